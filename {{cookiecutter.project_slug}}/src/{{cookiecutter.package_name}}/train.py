@@ -1,0 +1,114 @@
+"""`train`: fit, then test the best checkpoint, all in one run folder `runs/<run>/`.
+
+runs/<run>/config.yaml        resolved config (no secrets: those only live in the environment)
+runs/<run>/manifest.json      seed, versions, git sha, hardware, command, start/end time
+runs/<run>/checkpoints/       best.ckpt (best validation macro-F1) and last.ckpt (every epoch, for resuming)
+runs/<run>/logs/attempt_N/    CSV metrics per epoch, one folder per (re)start
+runs/<run>/test_metrics.json  test metrics of best.ckpt
+"""
+
+import os
+from datetime import datetime
+from pathlib import Path
+
+from lightning.pytorch.callbacks import ModelCheckpoint
+from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
+from lightning.pytorch.loggers import CSVLogger
+
+from . import manifest, tracking
+from .data import TextDataModule
+from .errors import UserError
+from .files import point_link, write_json, write_text
+from .models import TextClassifier
+
+# DDP starts one process per device with the same command line; they must agree on the run folder.
+RUN_ENV = "PORTFOLIO_RUN_NAME"
+
+
+def find_resume(runs_dir: Path, resume: str) -> tuple[str, Path]:
+    """`last` -> newest run with a last.ckpt; a run name -> its last.ckpt. Returns (run name, checkpoint)."""
+    if resume == "last":
+        runs = sorted(runs_dir.glob("*/checkpoints/last.ckpt"), key=lambda p: p.stat().st_mtime)
+        if not runs:
+            raise UserError(f"RESUME=last but no run in {runs_dir} has a last.ckpt: train without RESUME first.")
+        return runs[-1].parent.parent.name, runs[-1]
+    ckpt = runs_dir / resume / "checkpoints" / "last.ckpt"
+    if not ckpt.is_file():
+        raise UserError(f"cannot resume {resume!r}: {ckpt} does not exist. Use RESUME=last or an existing run name.")
+    return resume, ckpt
+
+
+def new_run_name(runs_dir: Path) -> str:
+    """A run name from the current time, made unique within `runs_dir`."""
+    base = name = datetime.now().strftime("%Y%m%d-%H%M%S")
+    n = 1
+    while (runs_dir / name).exists():
+        n += 1
+        name = f"{base}-{n}"
+    return name
+
+
+class PortfolioCLI(LightningCLI):
+    """LightningCLI plus a run folder, loggers, checkpoints and the resume/run-name/tracking options."""
+
+    def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
+        parser.add_argument("--run_name", type=str | None, default=None, help="Run folder name (default: time).")
+        parser.add_argument("--runs_dir", type=str, default="runs", help="Where run folders go.")
+        parser.add_argument("--resume", type=str | None, default=None, help="'last' or a run name to continue.")
+        parser.add_class_arguments(tracking.Tracking, "tracking")
+        parser.link_arguments("data.labels", "model.labels")
+        parser.link_arguments("model.featurizer", "data.featurizer", apply_on="instantiate")
+
+    def before_instantiate_classes(self) -> None:
+        runs_dir = Path(self.config.runs_dir)
+        self.resume_ckpt = None
+        if self.config.resume:
+            self.config.run_name, self.resume_ckpt = find_resume(runs_dir, self.config.resume)
+        # Ranks started by Lightning's DDP launcher inherit the name rank 0 chose; torchrun/SLURM users pass --run_name.
+        inherited = os.environ.get(RUN_ENV) if "LOCAL_RANK" in os.environ else None
+        name = self.config.run_name or inherited or new_run_name(runs_dir)
+        os.environ[RUN_ENV] = self.config.run_name = name
+        self.run_dir = runs_dir / name
+
+    def instantiate_trainer(self, **kwargs):
+        attempt = len(list((self.run_dir / "logs").glob("attempt_*")))
+        csv = CSVLogger(self.run_dir, name="logs", version=f"attempt_{attempt}")
+        loggers = [csv, *tracking.loggers(self.config.tracking, self.run_dir, self.config.run_name)]
+        folder = self.run_dir / "checkpoints"
+        # Two callbacks: ModelCheckpoint's save_last only refreshes when a new best is saved, and a resume needs the
+        # state of every epoch. Both save after validation, with the epoch complete.
+        # enable_version_counter=False: overwrite best.ckpt / last.ckpt rather than write best-v1.ckpt.
+        same = {"dirpath": folder, "save_on_train_epoch_end": True, "enable_version_counter": False}
+        best = ModelCheckpoint(filename="best", monitor="val/f1_macro", mode="max", **same)
+        last = ModelCheckpoint(filename="last", save_top_k=1, **same)
+        callbacks = [*(self._get(self.config_init, "trainer").get("callbacks") or []), best, last]
+        return super().instantiate_trainer(logger=loggers, callbacks=callbacks, **kwargs)
+
+
+def train(args: list[str]) -> dict:
+    """Parse `args` like LightningCLI, fit (resuming when asked), test the best checkpoint, write the run files."""
+    cli = PortfolioCLI(
+        TextClassifier,
+        TextDataModule,
+        run=False,
+        args=args,
+        save_config_callback=None,
+        auto_configure_optimizers=False,
+        seed_everything_default=0,
+        parser_kwargs={"prog": f"{__package__} train"},
+    )
+    trainer, run_dir = cli.trainer, cli.run_dir
+    info = manifest.build(cli.config.seed_everything, cli.config.run_name)
+    if trainer.is_global_zero:
+        write_text(run_dir / "config.yaml", cli.parser.dump(cli.config, skip_none=False))
+        point_link(run_dir.parent / "latest", run_dir)
+    trainer.fit(cli.model, cli.datamodule, ckpt_path=cli.resume_ckpt)
+    best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
+    results = trainer.test(cli.model, cli.datamodule, ckpt_path=best or None, verbose=False)[0]
+    test = {"checkpoint": best or None, "epochs": trainer.current_epoch, "global_step": trainer.global_step, **results}
+    if trainer.is_global_zero:
+        write_json(run_dir / "test_metrics.json", test)
+        write_json(run_dir / "manifest.json", {**info, "finished": manifest.now()})
+        print(f"run folder: {run_dir}\ncheckpoint: {best or '(none: fast_dev_run)'}\ntest metrics: {test}")
+    tracking.finish(trainer, cli.config.tracking)
+    return test
