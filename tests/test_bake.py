@@ -10,18 +10,28 @@ from .conftest import BIN, files_of
 
 # The files every project has, with the package folder written as PKG.
 COMMON = {
-    ".env.example", ".gitignore", "Makefile", "README.md", "pyproject.toml",
+    ".env.example", ".gitignore", ".pre-commit-config.yaml", "Makefile", "README.md", "pyproject.toml",
+    "slurm/train.sbatch",
     "configs/default.yaml",
     "configs/data/local.yaml", "configs/data/sample.yaml", "configs/data/tweet_topic.yaml",
     "configs/model/bow.yaml", "configs/model/roberta.yaml", "configs/model/transformer.yaml",
-    "configs/trainer/auto.yaml", "configs/trainer/cpu.yaml", "configs/trainer/gpu.yaml",
-    "src/PKG/__init__.py", "src/PKG/__main__.py", "src/PKG/cli.py", "src/PKG/data.py", "src/PKG/encoders.py",
-    "src/PKG/errors.py", "src/PKG/files.py", "src/PKG/manifest.py", "src/PKG/models.py", "src/PKG/sources.py",
-    "src/PKG/text.py", "src/PKG/tracking.py", "src/PKG/train.py",
+    "configs/trainer/auto.yaml", "configs/trainer/cpu.yaml", "configs/trainer/ddp.yaml", "configs/trainer/gpu.yaml",
+    "configs/trainer/multinode.yaml",
+    "src/PKG/__init__.py", "src/PKG/__main__.py", "src/PKG/callbacks.py", "src/PKG/cli.py", "src/PKG/data.py",
+    "src/PKG/encoders.py", "src/PKG/errors.py", "src/PKG/files.py", "src/PKG/hardware.py", "src/PKG/manifest.py",
+    "src/PKG/models.py", "src/PKG/sources.py", "src/PKG/text.py", "src/PKG/tracking.py", "src/PKG/train.py",
     "src/PKG/sample_data/train.csv", "src/PKG/sample_data/validation.csv", "src/PKG/sample_data/test.csv",
-    "tests/__init__.py", "tests/conftest.py", "tests/test_data.py", "tests/test_model.py", "tests/test_train.py",
+    "tests/__init__.py", "tests/conftest.py", "tests/test_data.py", "tests/test_model.py", "tests/test_tracking.py",
+    "tests/test_train.py",
 }  # fmt: skip
 COLLECT = {"configs/collect.yaml", "configs/data/collected.yaml", "src/PKG/collect.py", "tests/test_collect.py"}
+# The report, predict and write-up files (issue 4).
+WRITEUP = {
+    "mkdocs.yml", ".github/workflows/ci.yml", ".github/workflows/docs.yml",
+    "docs/index.md", "docs/results.md", "docs/model-card.md", "docs/stylesheets/extra.css",
+    "src/PKG/report.py", "src/PKG/runs.py", "src/PKG/figures.py", "src/PKG/writeup.py", "src/PKG/pages.py",
+    "src/PKG/predict.py", "tests/test_report.py",
+}  # fmt: skip
 
 LICENSES = ["MIT", "Apache-2.0", "BSD-3-Clause", "none"]
 DATASETS = ["tweet_topic", "sample", "local", "collected_tweets"]
@@ -34,6 +44,7 @@ def expected_files(license: str, dataset: str, package: str = "tweet_topic_class
     """The file set the options should produce."""
     files = set(COMMON) | ({"LICENSE"} if license != "none" else set())
     files |= COLLECT if dataset == "collected_tweets" else set()
+    files |= WRITEUP
     return {f.replace("PKG", package) for f in files}
 
 

@@ -69,3 +69,22 @@ def test_project_builds_a_wheel_with_sample_data_and_console_script(bake, tmp_pa
     assert {f"wheel_check/sample_data/{s}.csv" for s in ("train", "validation", "test")} <= set(names)
     entry = next(n for n in names if n.endswith("entry_points.txt"))
     assert "wheel_check = wheel_check.cli:main" in zipfile.ZipFile(wheel).read(entry).decode()
+
+
+def test_pre_commit_blocks_secrets_and_dotenv(bake):
+    project = bake(init_git="yes", dataset="sample")
+    env = {"PATH": f"{BIN}:/usr/bin:/bin", "PRE_COMMIT_HOME": str(project / ".pre-commit-cache")}
+
+    def pre_commit() -> subprocess.CompletedProcess:
+        return run_in(project, str(BIN / "pre-commit"), "run", "--all-files", env=env)
+
+    clean = pre_commit()
+    assert clean.returncode == 0, clean.stdout[-2000:]
+    (project / "notes.txt").write_text("WANDB_API_KEY=0123456789abcdef0123456789abcdef01234567\n")
+    (project / ".env").write_text("TWITTER_BEARER_TOKEN=x\n")
+    subprocess.run(["git", "add", "notes.txt"], cwd=project, check=True)
+    subprocess.run(["git", "add", "-f", ".env"], cwd=project, check=True)
+    dirty = pre_commit()
+    assert dirty.returncode == 1
+    assert "notes.txt:1:WANDB_API_KEY" in dirty.stdout
+    assert ".env stays out of git (it holds your secrets)" in dirty.stdout and "git rm --cached .env" in dirty.stdout

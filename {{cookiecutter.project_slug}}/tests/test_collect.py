@@ -158,6 +158,7 @@ def test_paginates_into_exact_jsonl_and_state(fake, tmp_path, sleeps):
         (POP, "10", next_token(10), None),
     ]
     assert dict(parse_qsl(urlsplit(fake.calls[0].url).query))["tweet.fields"] == FIELDS
+    assert fake.calls[0].req_kwargs["timeout"] == collect_module.REQUEST_TIMEOUT_S  # tweepy alone would set none
     assert state(tmp_path) == {
         "sports_&_gaming": {
             "query": SPORTS,

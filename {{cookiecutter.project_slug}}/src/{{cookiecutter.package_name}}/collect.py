@@ -227,7 +227,8 @@ class _Collector:
     def _collect_label(self, sink, label: str, query: str, limit: int) -> None:
         st = self.state.get(label)
         if not st or st.get("query") != query:
-            st = {"query": query, "next_token": None, "since_id": None, "newest_id": None}  # old token is for old query
+            # new label, or its query changed: an old token and ids belong to the old query
+            st = {"query": query, "next_token": None, "since_id": None, "newest_id": None}
         if not st["next_token"]:
             st["since_id"] = st["newest_id"]  # a fresh pass only asks for tweets newer than the last one saw
         st["count"] = self.counts[label]

@@ -7,7 +7,7 @@ from typing import Literal
 import lightning as L
 import torch
 from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, DistributedSampler
 
 from . import sources
 from .errors import UserError
@@ -44,6 +44,23 @@ def check_splits(splits: dict, labels: list[str], drop_leaked: bool) -> dict:
     elif leaked:
         rank_zero_warn(f"{leaked} train texts also occur in test (leakage): set data.drop_leaked=true to drop them.")
     return out
+
+
+class EvalSampler(DistributedSampler):
+    """Each rank takes every world_size-th example, none repeated: DDP metrics equal a single-process evaluation.
+
+    Lightning's default DistributedSampler pads the last batch with repeated examples, which shifts eval metrics.
+    """
+
+    def __init__(self, dataset):
+        super().__init__(dataset, shuffle=False)
+        self.indices = list(range(self.rank, len(dataset), self.num_replicas))
+
+    def __iter__(self):
+        return iter(self.indices)
+
+    def __len__(self) -> int:
+        return len(self.indices)
 
 
 class TextDataModule(L.LightningDataModule):
@@ -125,10 +142,14 @@ class TextDataModule(L.LightningDataModule):
 
     def _loader(self, split: str, shuffle: bool) -> DataLoader:
         hp = self.hparams
+        distributed = torch.distributed.is_available() and torch.distributed.is_initialized()
+        # Training batches get Lightning's DistributedSampler; evaluation needs the unrepeated one.
+        sampler = EvalSampler(self.splits[split]) if distributed and split != "train" else None
         return DataLoader(
             self.splits[split],
             batch_size=hp.batch_size if split == "train" else hp.eval_batch_size,
             shuffle=shuffle,
+            sampler=sampler,
             collate_fn=self.collate,
             num_workers=hp.num_workers,
             pin_memory=hp.pin_memory,

@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 from torchmetrics import MetricCollection
-from torchmetrics.classification import MulticlassAccuracy, MulticlassF1Score
+from torchmetrics.classification import MulticlassAccuracy, MulticlassConfusionMatrix, MulticlassF1Score
 
 from .encoders import BagOfNgrams, PretrainedTransformer
 
@@ -29,6 +29,7 @@ class TextClassifier(L.LightningModule):
         word_ngrams: int = 2,
         char_ngrams: int = 0,
         dropout: float = 0.1,
+        optimizer: Literal["adamw", "sgd"] = "adamw",
         lr: float = 5e-5,
         head_lr: float | None = None,
         weight_decay: float = 0.01,
@@ -37,6 +38,7 @@ class TextClassifier(L.LightningModule):
         freeze_embeddings: bool = False,
         class_weights: bool = False,
         label_smoothing: float = 0.0,
+        compile: bool = False,
     ):
         """`encoder` picks the architecture; the bag-of-n-grams arguments are ignored for a transformer and back."""
         super().__init__()
@@ -46,6 +48,8 @@ class TextClassifier(L.LightningModule):
         else:
             self.encoder = BagOfNgrams(num_buckets, embed_dim, word_ngrams, char_ngrams)
         self.featurizer = self.encoder.featurizer
+        if compile:
+            self.encoder.compile(dynamic=True)  # in place: checkpoint keys stay the same; dynamic: padded lengths vary
         self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(self.encoder.out_dim, len(labels)))
         if freeze_embeddings:
             for name, param in self.encoder.named_parameters():
@@ -57,13 +61,14 @@ class TextClassifier(L.LightningModule):
         self.train_metrics = metrics.clone(prefix="train/")
         self.val_metrics = metrics.clone(prefix="val/")
         self.test_metrics = metrics.clone(prefix="test/")
+        self.test_confusion = MulticlassConfusionMatrix(n)  # read by tracking after the test, never logged directly
         self.register_buffer("class_weight", torch.ones(n), persistent=False)
 
     def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         """Featurized batch (without labels) -> logits [batch, classes]."""
         return self.head(self.encoder(**batch))
 
-    def _step(self, batch: dict[str, torch.Tensor], stage: str) -> torch.Tensor:
+    def _step(self, batch: dict[str, torch.Tensor], stage: str) -> tuple[torch.Tensor, torch.Tensor]:
         labels = batch["labels"]
         logits = self({k: v for k, v in batch.items() if k != "labels"})
         loss = F.cross_entropy(logits, labels, weight=self.class_weight, label_smoothing=self.hparams.label_smoothing)
@@ -72,11 +77,11 @@ class TextClassifier(L.LightningModule):
         # Metric objects are computed, synced across ranks and reset by Lightning at epoch end.
         self.log(f"{stage}/loss", loss, on_step=False, on_epoch=True, batch_size=len(labels), sync_dist=True)
         self.log_dict(metrics, on_step=False, on_epoch=True, prog_bar=stage == "val")
-        return loss
+        return loss, logits
 
     def training_step(self, batch, batch_idx):
         """One optimisation step."""
-        return self._step(batch, "train")
+        return self._step(batch, "train")[0]
 
     def validation_step(self, batch, batch_idx):
         """Validation metrics, which select the best checkpoint."""
@@ -84,7 +89,8 @@ class TextClassifier(L.LightningModule):
 
     def test_step(self, batch, batch_idx):
         """Test metrics, computed once with the selected checkpoint."""
-        self._step(batch, "test")
+        _, logits = self._step(batch, "test")
+        self.test_confusion.update(logits, batch["labels"])
 
     def predict_step(self, batch, batch_idx):
         """Class probabilities [batch, classes]."""
@@ -106,7 +112,10 @@ class TextClassifier(L.LightningModule):
         return int(found.group(1)) + 1 if found else 0 if "embed" in name else num_layers
 
     def configure_optimizers(self):
-        """AdamW (no decay on biases and norms), layer-wise LR decay, linear warm-up then linear decay per step."""
+        """AdamW or SGD (no decay on biases and norms), layer-wise LR decay, linear warm-up then linear decay per step.
+
+        SGD is for the bag of n-grams: its sparse embedding gradients are what fastText trains with.
+        """
         hp = self.hparams
         num_layers = getattr(getattr(self.encoder, "model", None), "config", None)
         num_layers = getattr(num_layers, "num_hidden_layers", 0)
@@ -121,7 +130,7 @@ class TextClassifier(L.LightningModule):
             decay = 0.0 if param.ndim < 2 or "norm" in name.lower() else hp.weight_decay
             groups.setdefault((lr, decay), []).append(param)
         params = [{"params": p, "lr": lr, "weight_decay": wd} for (lr, wd), p in groups.items()]
-        optimizer = torch.optim.AdamW(params, lr=hp.lr)
+        optimizer = {"adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}[hp.optimizer](params, lr=hp.lr)
         total = max(1, int(self.trainer.estimated_stepping_batches))
         warmup = int(total * hp.warmup_ratio)
 

@@ -74,14 +74,46 @@ def loggers(cfg: Tracking, run_dir: Path, run_name: str) -> list:
     ]
 
 
-def finish(trainer, cfg: Tracking) -> None:
-    """Close the W&B run; offline runs print the exact command that uploads them."""
-    if cfg.backend == "none" or not trainer.is_global_zero:
+def per_class(confusion: list[list[int]], labels: list[str]) -> list[dict]:
+    """Precision, recall, F1 and support of each class from a confusion matrix (rows gold, columns predicted)."""
+    rows = []
+    for i, label in enumerate(labels):
+        tp, support = confusion[i][i], sum(confusion[i])
+        predicted = sum(row[i] for row in confusion)
+        precision, recall = tp / predicted if predicted else 0.0, tp / support if support else 0.0
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        rows.append({"label": label, "precision": precision, "recall": recall, "f1": f1, "support": support})
+    return rows
+
+
+def finish(trainer, model, cfg: Tracking, run_config: dict, manifest: dict) -> None:
+    """Send the run's config, git sha and test details to W&B, close the run, and print the sync command offline.
+
+    `run_config` is the resolved config (it never holds secrets: those live only in the environment).
+    """
+    if cfg.backend == "none":
+        return
+    confusion = model.test_confusion.compute().tolist()  # every rank: in DDP this is a collective operation
+    if not trainer.is_global_zero:
         return
     import wandb
 
     run = wandb.run
-    folder = Path(run.dir).parent if run is not None else None
+    if run is None:
+        return
+    labels = list(model.hparams.labels)
+    run.config.update({"run": run_config, "seed": manifest["seed"], "git": manifest["git"]}, allow_val_change=True)
+    table = per_class(confusion, labels)
+    run.log(
+        {
+            "test/per_class": wandb.Table(columns=list(table[0]), data=[list(r.values()) for r in table]),
+            "test/confusion_matrix": wandb.Table(
+                columns=["gold \\ predicted", *labels],
+                data=[[g, *row] for g, row in zip(labels, confusion, strict=True)],
+            ),
+        }
+    )
+    folder = Path(run.dir).parent
     wandb.finish()
-    if folder is not None and is_offline(cfg):
+    if is_offline(cfg):
         print(f"W&B run saved offline; upload it with: wandb sync {folder}")

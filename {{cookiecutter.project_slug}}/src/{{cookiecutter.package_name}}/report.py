@@ -1,0 +1,230 @@
+"""`report`: the best checkpoint and logs of a run -> `reports/<run>/`, the write-up pages and the README pitch.
+
+reports/<run>/metrics.json          every number the pages show (the only source they are written from)
+reports/<run>/figures/*.png|svg     confusion matrix, learning curves, F1 per class
+reports/<run>/errors.csv            the most confident test mistakes: text, gold, predicted, confidence
+reports/<run>/predictions.csv       every test prediction with its class probabilities
+reports/<run>/learning_curves.csv   the merged per-epoch log the curves are drawn from
+reports/latest                      -> the newest report
+"""
+
+import argparse
+import csv
+import io
+import shutil
+from collections import Counter
+from datetime import datetime
+from pathlib import Path
+
+from . import figures, runs
+from .files import point_link, write_json, write_text
+from .pages import model_card_page, results_page
+from .writeup import fmt_pct, pitch_block, results_block, site_info, summary_block, update_blocks
+
+FIGURES = ("confusion_matrix", "learning_curves", "per_class_f1")
+
+
+def classification_metrics(gold: list[int], pred: list[int], labels: list[str]) -> dict:
+    """Accuracy, macro/weighted F1, per-class precision/recall/F1/support and the confusion matrix.
+
+    Macro-F1 averages over the classes that occur in `gold` or `pred`, like torchmetrics does during training, so
+    the report reproduces the test metrics of the run.
+    """
+    k = len(labels)
+    matrix = [[0] * k for _ in range(k)]
+    for g, p in zip(gold, pred, strict=True):
+        matrix[g][p] += 1
+    per_class, f1s = {}, []
+    for i, label in enumerate(labels):
+        tp = matrix[i][i]
+        support, predicted = sum(matrix[i]), sum(row[i] for row in matrix)
+        precision = tp / predicted if predicted else 0.0
+        recall = tp / support if support else 0.0
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        per_class[label] = {"precision": precision, "recall": recall, "f1": f1, "support": support}
+        if support or predicted:
+            f1s.append(f1)
+    n = len(gold)
+    return {
+        "accuracy": sum(matrix[i][i] for i in range(k)) / n if n else 0.0,
+        "macro_f1": sum(f1s) / len(f1s) if f1s else 0.0,
+        "weighted_f1": sum(c["f1"] * c["support"] for c in per_class.values()) / n if n else 0.0,
+        "per_class": per_class,
+        "matrix": matrix,
+    }
+
+
+def majority_baseline(train: list[int], test: list[int], labels: list[str]) -> dict:
+    """Always predict the most frequent training label: the floor any model must clear."""
+    top = Counter(train).most_common(1)[0][0]
+    scores = classification_metrics(test, [top] * len(test), labels)
+    return {"accuracy": scores["accuracy"], "macro_f1": scores["macro_f1"]}
+
+
+def predict_probs(model, dm) -> list[list[float]]:
+    """Class probabilities for every test example, in order."""
+    import torch
+
+    out = []
+    with torch.inference_mode():
+        for batch in dm.test_dataloader():
+            inputs = {k: v.to(model.device) for k, v in batch.items() if k != "labels"}
+            out += model(inputs).float().softmax(-1).cpu().tolist()
+    return out
+
+
+def wall_seconds(manifest: dict | None) -> float | None:
+    """Seconds between the manifest's start and finish (the latest attempt of a resumed run), None if unfinished."""
+    if not manifest or not manifest.get("started") or not manifest.get("finished"):
+        return None
+    start, end = (datetime.fromisoformat(manifest[k]) for k in ("started", "finished"))
+    return round((end - start).total_seconds(), 1)
+
+
+def best_epoch(history: list[dict]) -> int | None:
+    """The epoch whose checkpoint was kept: the first with the highest validation macro-F1."""
+    scored = [h for h in history if "val/f1_macro" in h]
+    return max(scored, key=lambda h: h["val/f1_macro"])["epoch"] if scored else None
+
+
+def csv_text(header: list[str], rows: list[list]) -> str:
+    """Rows as CSV text (quoted where needed), for an atomic write."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+def build_metrics(
+    *, info: dict, run_dir: Path, config: dict, manifest: dict, dm, scores: dict, majority: dict, bow: dict | None
+) -> dict:
+    """The metrics.json document (its keys are read by the kit's showcase gallery: keep them)."""
+    manifest = manifest or {}
+    model = config.get("model", {})
+    return {
+        "project": info["project"],
+        "run": run_dir.name,
+        "task": "topic classification",
+        "dataset": {
+            "name": dm.name,
+            "source": dm.hparams.source,
+            "is_sample": dm.hparams.source == "sample",
+            "splits": {s: len(dm.splits[s]) for s in ("train", "validation", "test")},
+        },
+        "split": "test",
+        "seed": manifest.get("seed", config.get("seed_everything")),
+        "model": {
+            "encoder": model.get("encoder"),
+            "backbone": model.get("backbone") if model.get("encoder") == "transformer" else None,
+        },
+        "metrics": {k: scores[k] for k in ("accuracy", "macro_f1", "weighted_f1")},
+        "per_class": scores["per_class"],
+        "confusion_matrix": {"labels": list(dm.labels), "matrix": scores["matrix"]},
+        "baselines": {"majority": majority, "bow": bow},
+        "config": config,
+        "git": manifest.get("git"),
+        "versions": manifest.get("versions"),
+        "hardware": manifest.get("hardware"),
+        "train_wall_seconds": wall_seconds(manifest),
+        "figures": {name: f"figures/{name}.png" for name in FIGURES},
+        "links": {"writeup": info["writeup"], "repo": info["repo"]},
+    }
+
+
+def write_docs(root: Path, report_dir: Path, metrics: dict, mistakes: list[dict]) -> list[str]:
+    """Docs pages, the generated blocks of docs/index.md and the README pitch; returns warnings for missing markers."""
+    docs = root / "docs"
+    (docs / "assets" / "figures").mkdir(parents=True, exist_ok=True)
+    for name in FIGURES:
+        for ext in ("png", "svg"):  # the site shows the SVGs; the PNGs are there for slides and the README
+            shutil.copyfile(report_dir / "figures" / f"{name}.{ext}", docs / "assets" / "figures" / f"{name}.{ext}")
+    write_json(docs / "assets" / "metrics.json", metrics)
+    write_text(docs / "results.md", results_page(metrics, mistakes))
+    write_text(docs / "model-card.md", model_card_page(metrics))
+    targets = [
+        (docs / "index.md", {"summary": summary_block(metrics), "results": results_block(metrics)}),
+        (root / "README.md", {"pitch": pitch_block(metrics)}),
+    ]
+    warnings = []
+    for path, blocks in targets:
+        for name in update_blocks(path, blocks):
+            warnings.append(
+                f"{path} has no single `<!-- {name}:start -->` ... `<!-- {name}:end -->` pair, so it was left "
+                "unchanged: put the two marker lines back where the generated text should go."
+            )
+    return warnings
+
+
+def report(root: Path, runs_dir: Path, run: str | None = None, top_mistakes: int = 50) -> dict:
+    """Write the report of `run` (default: the latest) and update the write-up; return metrics.json's content."""
+    run_dir = runs.resolve(runs_dir, run)
+    config = runs.read_config(run_dir)
+    model = runs.load_model(run_dir)
+    dm = runs.data_module(config, model)
+    labels = list(dm.labels)
+    test = dm.splits["test"]
+    print(f"report: {run_dir.name}: predicting {len(test)} test examples with its best checkpoint")
+    probs = predict_probs(model, dm)
+    gold = [label for _, label in test]
+    pred = [max(range(len(p)), key=p.__getitem__) for p in probs]
+    scores = classification_metrics(gold, pred, labels)
+    majority = majority_baseline([label for _, label in dm.splits["train"]], gold, labels)
+    history = runs.epoch_history(run_dir)
+    info = site_info(root / "mkdocs.yml", root.resolve().name)
+    metrics = build_metrics(
+        info=info,
+        run_dir=run_dir,
+        config=config,
+        manifest=runs.read_json(run_dir / "manifest.json"),
+        dm=dm,
+        scores=scores,
+        majority=majority,
+        bow=runs.bow_baseline(runs_dir, run_dir, config),
+    )
+
+    out = root / "reports" / run_dir.name
+    note = "sample data, not real tweets" if metrics["dataset"]["is_sample"] else ""
+    figures.confusion_matrix(labels, scores["matrix"], out / "figures" / "confusion_matrix", note)
+    figures.learning_curves(history, out / "figures" / "learning_curves", best_epoch(history), note)
+    figures.per_class_f1(scores["per_class"], out / "figures" / "per_class_f1", scores["macro_f1"], note)
+
+    rows = [
+        {"text": text, "gold": labels[g], "predicted": labels[p], "confidence": probs[i][p], "probs": probs[i]}
+        for i, ((text, g), p) in enumerate(zip(test, pred, strict=True))
+    ]
+    mistakes = sorted((r for r in rows if r["gold"] != r["predicted"]), key=lambda r: (-r["confidence"], r["text"]))
+    mistakes = mistakes[:top_mistakes]
+    columns = ["text", "gold", "predicted", "confidence"]
+    write_text(out / "errors.csv", csv_text(columns, [[r[c] for c in columns] for r in mistakes]))
+    header = [*columns, *(f"p({label})" for label in labels)]
+    write_text(out / "predictions.csv", csv_text(header, [[r[c] for c in columns] + r["probs"] for r in rows]))
+    keys = sorted({k for h in history for k in h if k != "epoch"})
+    curves = [[h["epoch"], *(h.get(k) for k in keys)] for h in history]
+    write_text(out / "learning_curves.csv", csv_text(["epoch", *keys], curves))
+    write_json(out / "metrics.json", metrics)
+    point_link(root / "reports" / "latest", out)
+
+    for warning in write_docs(root, out, metrics, mistakes):
+        print(f"warning: {warning}")
+    m = metrics["metrics"]
+    print(
+        f"report: {out}/\n  accuracy {fmt_pct(m['accuracy'])}, macro-F1 {fmt_pct(m['macro_f1'])}, "
+        f"weighted-F1 {fmt_pct(m['weighted_f1'])} on {metrics['dataset']['name']} test\n"
+        "  updated docs/ and the README pitch: `make docs` builds the site, `make publish` deploys it"
+    )
+    return metrics
+
+
+def main(argv: list[str]) -> None:
+    """`report [--run NAME] [--root DIR] [--runs_dir DIR] [--errors N]`."""
+    parser = argparse.ArgumentParser(
+        prog=f"{__package__} report", description="metrics.json, figures and write-up pages from a run"
+    )
+    parser.add_argument("--run", default=None, help="run folder name in runs/ (default: runs/latest)")
+    parser.add_argument("--root", default=".", help="project folder with docs/, README.md, mkdocs.yml (default: .)")
+    parser.add_argument("--runs_dir", "--runs-dir", default=None, help="where the runs are (default: ROOT/runs)")
+    parser.add_argument("--errors", type=int, default=50, help="how many confident mistakes errors.csv keeps")
+    args = parser.parse_args(argv)
+    root = Path(args.root)
+    report(root, Path(args.runs_dir) if args.runs_dir else root / "runs", args.run, args.errors)

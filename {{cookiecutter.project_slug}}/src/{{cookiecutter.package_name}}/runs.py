@@ -1,0 +1,126 @@
+"""Reading a finished run folder back: which run, its config, its best checkpoint, its per-epoch log, its baseline."""
+
+import csv
+import json
+import re
+from pathlib import Path
+
+import yaml
+
+from .errors import UserError
+
+# Data options that decide which examples a run sees: a baseline only compares when all of them match.
+SAME_DATA_KEYS = (
+    "source", "path", "hub_id", "hub_config", "splits", "labels", "text_column", "label_column",
+    "val_fraction", "test_fraction", "split_seed", "drop_leaked", "normalize",
+)  # fmt: skip
+
+
+def resolve(runs_dir: Path, name: str | None = None) -> Path:
+    """The folder of run `name` (default: `runs/latest`), or a UserError that says what to do."""
+    runs_dir = Path(runs_dir)
+    if name is None:
+        latest = runs_dir / "latest"
+        if not latest.exists():
+            raise UserError(f"no run yet in {runs_dir}/: run `make train` first.")
+        return latest.resolve()
+    run_dir = runs_dir / name
+    if not (run_dir / "config.yaml").is_file():
+        known = sorted(p.name for p in runs_dir.glob("*") if (p / "config.yaml").is_file() and p.name != "latest")
+        raise UserError(f"no run {name!r} in {runs_dir}/ (runs: {', '.join(known) or 'none'}): check --run.")
+    return run_dir.resolve()
+
+
+def read_config(run_dir: Path) -> dict:
+    """The resolved config that `train` saved for the run."""
+    path = run_dir / "config.yaml"
+    if not path.is_file():
+        raise UserError(f"{path} is missing: {run_dir.name} is not a finished run folder; train again.")
+    return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+
+
+def read_json(path: Path) -> dict | None:
+    """A JSON file, or None when it does not exist."""
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+
+
+def best_checkpoint(run_dir: Path) -> Path:
+    """checkpoints/best.ckpt of the run, or a UserError (fast_dev_run and runs stopped before validation lack it)."""
+    ckpt = run_dir / "checkpoints" / "best.ckpt"
+    if not ckpt.is_file():
+        raise UserError(
+            f"run {run_dir.name} has no checkpoints/best.ckpt (a fast_dev_run, or stopped before the first "
+            "validation): train it to the end, or pick another run with --run NAME."
+        )
+    return ckpt
+
+
+def load_model(run_dir: Path):
+    """The run's best checkpoint as a TextClassifier in eval mode, on a GPU when there is one."""
+    import torch
+
+    from .models import TextClassifier
+
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    model = TextClassifier.load_from_checkpoint(best_checkpoint(run_dir), map_location=device)
+    return model.eval()
+
+
+def data_module(config: dict, model):
+    """The run's data, rebuilt from its config and set up, featurized by `model`."""
+    from .data import TextDataModule
+
+    dm = TextDataModule(**{k: v for k, v in config["data"].items() if k != "featurizer"})
+    dm.featurizer = model.featurizer
+    dm.setup()
+    return dm
+
+
+def _number(value: str) -> float | None:
+    return float(value) if value not in ("", None) else None
+
+
+def epoch_history(run_dir: Path) -> list[dict]:
+    """Per-epoch train/val metrics from every `logs/attempt_N/metrics.csv`; a later attempt wins for an epoch it redid.
+
+    CSVLogger writes train and val values of one epoch on separate rows (and test on its own row): they are merged
+    into one dict per epoch, `{"epoch": 0, "train/loss": ..., "val/f1_macro": ...}`, test columns left out.
+    """
+    attempts = sorted(
+        (run_dir / "logs").glob("attempt_*/metrics.csv"), key=lambda p: int(re.sub(r"\D", "", p.parent.name) or 0)
+    )
+    epochs: dict[int, dict] = {}
+    for path in attempts:
+        seen: dict[int, dict] = {}
+        with path.open(newline="", encoding="utf-8") as f:
+            for row in csv.DictReader(f):
+                values = {k: _number(v) for k, v in row.items() if k.startswith(("train/", "val/"))}
+                values = {k: v for k, v in values.items() if v is not None}
+                if values and row.get("epoch") not in ("", None):
+                    seen.setdefault(int(float(row["epoch"])), {}).update(values)
+        epochs.update(seen)  # whole epochs: a restart that redid epoch 3 replaces all of epoch 3
+    return [{"epoch": e, **epochs[e]} for e in sorted(epochs)]
+
+
+def same_data(a: dict, b: dict) -> bool:
+    """Whether two data configs select the same examples (batch sizes and workers may differ)."""
+    return all(a.get(k) == b.get(k) for k in SAME_DATA_KEYS)
+
+
+def bow_baseline(runs_dir: Path, run_dir: Path, config: dict) -> dict | None:
+    """The newest other finished bag-of-n-grams run on the same data: `{"accuracy", "macro_f1", "run"}`, or None."""
+    found = []
+    for other in Path(runs_dir).iterdir():
+        if other.is_symlink() or not other.is_dir() or other.resolve() == run_dir.resolve():
+            continue
+        test, cfg = read_json(other / "test_metrics.json"), other / "config.yaml"
+        # No checkpoint means a fast_dev_run: it tested an untrained model, which is no baseline.
+        if not test or not test.get("checkpoint") or not cfg.is_file():
+            continue
+        cfg = yaml.safe_load(cfg.read_text(encoding="utf-8")) or {}
+        if cfg.get("model", {}).get("encoder") == "bow" and same_data(cfg.get("data", {}), config.get("data", {})):
+            found.append(((other / "test_metrics.json").stat().st_mtime, other.name, test))
+    if not found:
+        return None
+    _, name, test = max(found, key=lambda f: f[:2])
+    return {"accuracy": test.get("test/acc"), "macro_f1": test.get("test/f1_macro"), "run": name}
