@@ -88,3 +88,30 @@ def test_pre_commit_blocks_secrets_and_dotenv(bake):
     assert dirty.returncode == 1
     assert "notes.txt:1:WANDB_API_KEY" in dirty.stdout
     assert ".env stays out of git (it holds your secrets)" in dirty.stdout and "git rm --cached .env" in dirty.stdout
+
+
+def test_secrets_reach_nothing_that_train_report_and_docs_write(bake):
+    """Fake secrets in the environment and in .env: none of them in any file of the project afterwards."""
+    project = bake(dataset="sample", model="bow", tracking="wandb")
+    secrets = {
+        "WANDB_API_KEY": "fakewandbkey" + "0123456789abcdef0123456789ab",
+        "TWITTER_BEARER_TOKEN": "A" * 21 + "fakeBearerToken0123456789",
+        "HF_TOKEN": "hf" + "_fakeHuggingFaceToken0123456789abcdefgh",
+    }
+    (project / ".env").write_text("".join(f"{k}={v}\n" for k, v in secrets.items()))
+    env = {"HF_TOKEN": secrets["HF_TOKEN"]}  # one from the environment too; .env gives the rest
+    python = f"PYTHON={BIN / 'python'}"
+    args = "ARGS=--trainer.max_epochs 2 --model.num_buckets 65536 --trainer.enable_progress_bar false"
+    for cmd in (["make", "train", "TRAINER=cpu", python, args], ["make", "report", "docs", python]):
+        out = run_in(project, *cmd, env=env)
+        assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
+        assert not any(v in out.stdout + out.stderr for v in secrets.values())
+    assert (project / "site" / "index.html").is_file() and list((project / "runs").glob("*/wandb/offline-run-*"))
+    leaks = [
+        f"{path.relative_to(project)}: {name}"
+        for path in project.rglob("*")
+        if path.is_file() and path.name != ".env"
+        for name, value in secrets.items()
+        if value.encode() in path.read_bytes()
+    ]
+    assert leaks == []

@@ -619,3 +619,31 @@ def test_progress_without_tqdm_prints_lines(fake, tmp_path, sleeps, monkeypatch,
         "pop_culture: 10/12",
         "pop_culture: 12/12",
     ]
+
+
+def test_collected_tweets_train_as_a_stratified_seeded_source(fake, tmp_path, sleeps):
+    from {{ cookiecutter.package_name }}.data import TextDataModule
+
+    run(tmp_path, sleeps, config(sports_max=20, pop_max=10))
+    labels = ["sports_&_gaming", "pop_culture"]
+    modules = [TextDataModule(labels=labels, source="collected", path=str(tmp_path)) for _ in range(2)]
+    for dm in modules:
+        dm.setup()
+    assert modules[0].splits == modules[1].splits  # split_seed fixes the split
+    sizes = {split: sorted(y for _, y in examples) for split, examples in modules[0].splits.items()}
+    assert sizes == {"train": [0] * 16 + [1] * 8, "validation": [0, 0, 1], "test": [0, 0, 1]}
+
+
+def test_cli_without_token_is_one_line(tmp_path):
+    import os
+    import subprocess
+
+    root = Path(__file__).resolve().parent.parent
+    env = {k: v for k, v in os.environ.items() if k != "TWITTER_BEARER_TOKEN"}
+    env["PYTHONPATH"] = os.pathsep.join([str(root / "src"), env.get("PYTHONPATH", "")])  # as an installed project
+    cfg = root / "configs" / "collect.yaml"
+    cmd = [sys.executable, "-m", "{{ cookiecutter.package_name }}", "collect", "--config", str(cfg), "--out", "out"]
+    out = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert out.returncode == 2 and out.stdout == ""
+    assert out.stderr.startswith("error: TWITTER_BEARER_TOKEN is not set") and out.stderr.count("\n") == 1
+    assert not (tmp_path / "out").exists()  # nothing half written
