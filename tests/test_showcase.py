@@ -4,7 +4,6 @@ portfolio cards from a showcase.yml, strict builds with and without examples, an
 """
 
 import csv
-import html.parser
 import importlib.util
 import json
 import os
@@ -64,30 +63,6 @@ def mkdocs_build(config: Path) -> Path:
     """`mkdocs build --strict`; returns the built site folder."""
     ok(python("-m", "mkdocs", "build", "--strict", "-q", "-f", str(config)))
     return config.parent / "site"
-
-
-class Text(html.parser.HTMLParser):
-    """The visible text of an HTML page (scripts, styles and comments left out)."""
-
-    def __init__(self):
-        super().__init__()
-        self.parts, self.skip = [], 0
-
-    def handle_starttag(self, tag, attrs):
-        self.skip += tag in ("script", "style")
-
-    def handle_endtag(self, tag):
-        self.skip -= tag in ("script", "style")
-
-    def handle_data(self, data):
-        if not self.skip:
-            self.parts.append(data)
-
-
-def visible_text(path: Path) -> str:
-    parser = Text()
-    parser.feed(path.read_text(encoding="utf-8"))
-    return re.sub(r"\s+", " ", " ".join(parser.parts))
 
 
 def fractions(m: dict) -> list[float]:
@@ -179,26 +154,27 @@ def test_examples_are_real_reports_of_baked_projects(examples):
 def test_gallery_pages_show_exactly_the_numbers_of_metrics_json(built):
     html_dir, shown_anywhere = built["html"], set()
     for page, m, _ in gallery_entries(built["examples"]):
-        text = visible_text(html_dir / "gallery" / page / "index.html")
+        text = browser.visible_text(html_dir / "gallery" / page / "index.html")
         shown = set(PERCENT.findall(text))
         allowed = {build_py.fmt_pct(v) for v in fractions(m)}
         assert shown and shown <= allowed, (page, shown - allowed)
         for key in ("accuracy", "macro_f1", "weighted_f1"):
             assert build_py.fmt_pct(m["metrics"][key]) in text
         for label, c in m["per_class"].items():
-            row = " ".join([label, *(build_py.fmt_pct(c[k]) for k in ("precision", "recall", "f1")), str(c["support"])])
+            pcts = (build_py.fmt_pct(c[k]) for k in ("precision", "recall", "f1"))
+            row = " ".join([label, *pcts, build_py.fmt_int(c["support"])])
             assert row in text, row
-        assert f"{m['dataset']['splits']['test']} test examples of {m['dataset']['name']}" in text
+        assert f"{build_py.fmt_int(m['dataset']['splits']['test'])} test examples of {m['dataset']['name']}" in text
         assert ("Sample data, not real tweets" in text) == m["dataset"]["is_sample"], page
         shown_anywhere |= allowed
-        index = visible_text(html_dir / "gallery" / "index.html")
+        index = browser.visible_text(html_dir / "gallery" / "index.html")
         row = " ".join(
-            [m["dataset"]["name"], str(m["dataset"]["splits"]["test"])]
+            [m["dataset"]["name"], build_py.fmt_int(m["dataset"]["splits"]["test"])]
             + [build_py.fmt_pct(v) for v in (m["metrics"]["accuracy"], m["metrics"]["macro_f1"])]
             + [build_py.fmt_pct(m["baselines"]["majority"]["macro_f1"])]
         )
         assert row in index, row
-    index = visible_text(html_dir / "gallery" / "index.html")
+    index = browser.visible_text(html_dir / "gallery" / "index.html")
     assert set(PERCENT.findall(index)) <= shown_anywhere
     assert "Sample data, not real tweets" in index  # one of the runs is on the sample
 
@@ -227,13 +203,13 @@ def test_gallery_has_the_figures_thumbnails_and_write_ups(built):
         with Image.open(folder / "thumb.png") as thumb:
             assert thumb.format == "PNG" and 300 < thumb.width <= build_py.THUMB_WIDTH
         assert 'href="writeup/"' in (folder / "index.html").read_text()  # mkdocs writes writeup/index.html so
-        writeup = visible_text(folder / "writeup" / "index.html")
+        writeup = browser.visible_text(folder / "writeup" / "index.html")
         assert build_py.fmt_pct(m["metrics"]["accuracy"]) in writeup
 
 
 def test_options_page_lists_every_key_and_choice_of_cookiecutter_json(built):
     template = json.loads((KIT / "cookiecutter.json").read_text())
-    text = visible_text(built["html"] / "options" / "index.html")
+    text = browser.visible_text(built["html"] / "options" / "index.html")
     for key, value in template.items():
         assert key in text, key
         for choice in value if isinstance(value, list) and not key.startswith("_") else []:
@@ -256,7 +232,7 @@ def test_options_notes_cannot_drift_from_cookiecutter_json():
 def test_portfolio_cards(built):
     (_, m, _), *_ = gallery_entries(built["examples"])
     page = built["html"] / "portfolio" / "index.html"
-    text, source = visible_text(page), page.read_text()
+    text, source = browser.visible_text(page), page.read_text()
     assert source.count('class="sc-card sc-card--portfolio"') == 2
     assert "Jane Doe: projects" in text and "Models I built." in text
     card = (
@@ -297,27 +273,28 @@ def test_stand_alone_portfolio_site_builds_strictly(built, tmp_path):
     ok(python(str(SITE / "build.py"), "portfolio", str(built["portfolio"]), "--out", str(tmp_path / "mine")))
     config = yaml.safe_load((tmp_path / "mine" / "mkdocs.yml").read_text())
     assert config["site_name"] == "Jane Doe: projects" and config["theme"]["name"] == "material"
-    text = visible_text(mkdocs_build(tmp_path / "mine" / "mkdocs.yml") / "index.html")
+    text = browser.visible_text(mkdocs_build(tmp_path / "mine" / "mkdocs.yml") / "index.html")
     assert "Bird song classifier" in text and "91.2%" in text
 
 
 def test_fresh_checkout_builds_strictly_and_says_how_to_fill_the_gallery(tmp_path):
     site = fresh_site(tmp_path)
-    done = generate(site, tmp_path / "no-examples", SITE / "showcase.yml", strict=False)
-    assert "no metrics.json" in done.stdout  # the kit's own showcase.yml points at examples not built here
+    # The copy's showcase.yml names ../build/showcase/...: examples this fresh checkout has not built.
+    done = generate(site, tmp_path / "no-examples", site / "showcase.yml", strict=False)
+    assert "no metrics.json" in done.stdout
     html_dir = mkdocs_build(site / "mkdocs.yml")
-    assert "make showcase" in visible_text(html_dir / "gallery" / "index.html")
-    portfolio = visible_text(html_dir / "portfolio" / "index.html")
+    assert "make showcase" in browser.visible_text(html_dir / "gallery" / "index.html")
+    portfolio = browser.visible_text(html_dir / "portfolio" / "index.html")
     assert "Not built yet" in portfolio and not PERCENT.search(portfolio)
-    assert "once make showcase has trained" in visible_text(html_dir / "index.html")
+    assert "once make showcase has trained" in browser.visible_text(html_dir / "index.html")
     with pytest.raises(AssertionError):  # --strict refuses a showcase.yml whose metrics.json is missing
-        generate(site, tmp_path / "no-examples", SITE / "showcase.yml", strict=True)
+        generate(site, tmp_path / "no-examples", site / "showcase.yml", strict=True)
 
 
 def test_home_page_shows_the_pitch_a_real_report_wrote(built):
     readme = (built["examples"] / "bow" / "tweet-topic-bag-of-n-grams" / "README.md").read_text()
     pitch = readme.split("<!-- pitch:start -->")[1].split("<!-- pitch:end -->")[0]
-    text = visible_text(built["html"] / "index.html")
+    text = browser.visible_text(built["html"] / "index.html")
     headline = PERCENT.findall(pitch)
     assert headline and all(h in text for h in headline)
     assert set(PERCENT.findall(text)) == set(headline)
@@ -352,6 +329,7 @@ def test_site_in_headless_chromium(built):
         "home": ("", "What a project gets"),
         "gallery": ("gallery/", build_py.fmt_pct(m["metrics"]["accuracy"])),
         "gallery-entry": (f"gallery/{first}/", "Per topic"),
+        "gallery-writeup": (f"gallery/{first}/writeup/", build_py.fmt_pct(m["metrics"]["accuracy"])),
         "portfolio": ("portfolio/", "Bird song classifier"),
     }
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)

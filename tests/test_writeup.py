@@ -2,20 +2,11 @@
 author's prose, and loads cleanly in a real headless Chromium (every image loaded, no console errors, a screenshot).
 """
 
-import base64
 import csv
-import functools
-import html.parser
-import http.server
 import json
-import os
 import re
 import shutil
 import subprocess
-import tempfile
-import threading
-import time
-import urllib.request
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -23,6 +14,7 @@ import pytest
 import yaml
 from PIL import Image
 
+from .browser import browser, find_chromium, load, screenshot, serve, visible_text
 from .conftest import BIN, KIT, run_in
 
 PERCENT = re.compile(r"\d+\.\d%")
@@ -56,30 +48,6 @@ def project(tmp_path_factory) -> Path:
 
 def metrics_of(project: Path) -> dict:
     return json.loads((project / "reports" / "latest" / "metrics.json").read_text())
-
-
-class Text(html.parser.HTMLParser):
-    """The visible text of an HTML page (scripts, styles and comments left out)."""
-
-    def __init__(self):
-        super().__init__()
-        self.parts, self.skip = [], 0
-
-    def handle_starttag(self, tag, attrs):
-        self.skip += tag in ("script", "style")
-
-    def handle_endtag(self, tag):
-        self.skip -= tag in ("script", "style")
-
-    def handle_data(self, data):
-        if not self.skip:
-            self.parts.append(data)
-
-
-def visible_text(path: Path) -> str:
-    parser = Text()
-    parser.feed(path.read_text(encoding="utf-8"))
-    return re.sub(r"\s+", " ", " ".join(parser.parts))
 
 
 def fmt_pct(value: float) -> str:
@@ -179,176 +147,21 @@ def test_workflows_keep_github_expressions(bake):
 
 # --- a real browser -------------------------------------------------------------------------------------------------
 
-CHROMIUM_FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--no-first-run", "--disable-sync", "--disable-quic", "--window-size=1280,900", "--remote-debugging-port=0",
-]  # fmt: skip
-# Material asks the GitHub API for the repository's stars and forks: the test answers for GitHub, offline.
-GITHUB_API = "https://api.github.com/"
 
-
-class DevTools:
-    """A minimal Chrome DevTools Protocol client: commands, events, and request interception."""
-
-    def __init__(self, ws_url: str, base: str):
-        import websocket
-
-        self.ws = websocket.create_connection(ws_url, timeout=30, suppress_origin=True)
-        self.base, self.next_id, self.events, self.foreign = base, 0, [], []
-
-    def post(self, method: str, **params) -> int:
-        self.next_id += 1
-        self.ws.send(json.dumps({"id": self.next_id, "method": method, "params": params}))
-        return self.next_id
-
-    def receive(self, timeout: float) -> dict | None:
-        import websocket
-
-        self.ws.settimeout(max(0.05, timeout))
-        try:
-            msg = json.loads(self.ws.recv())
-        except websocket.WebSocketTimeoutException:
-            return None
-        if msg.get("method") == "Fetch.requestPaused":
-            self.route(msg["params"])
-        elif "method" in msg:
-            self.events.append(msg)
-        return msg
-
-    def route(self, paused: dict) -> None:
-        """Serve the site from the local server, answer the GitHub API, refuse (and record) anything else."""
-        url, rid = paused["request"]["url"], paused["requestId"]
-        if url.startswith(self.base):
-            self.post("Fetch.continueRequest", requestId=rid)
-        elif url.startswith(GITHUB_API):
-            facts = {"stargazers_count": 1, "forks_count": 0, "tag_name": "v0.1.0"}
-            body = base64.b64encode(json.dumps(facts).encode()).decode()
-            headers = [
-                {"name": "Content-Type", "value": "application/json"},
-                {"name": "Access-Control-Allow-Origin", "value": "*"},
-            ]
-            self.post("Fetch.fulfillRequest", requestId=rid, responseCode=200, responseHeaders=headers, body=body)
-        else:
-            self.foreign.append(url)
-            self.post("Fetch.failRequest", requestId=rid, errorReason="BlockedByClient")
-
-    def call(self, method: str, timeout: float = 30, **params) -> dict:
-        wanted, deadline = self.post(method, **params), time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            msg = self.receive(deadline - time.monotonic())
-            if msg and msg.get("id") == wanted:
-                assert "error" not in msg, f"{method}: {msg['error']}"
-                return msg.get("result", {})
-        raise TimeoutError(method)
-
-    def wait_for(self, method: str, since: int, timeout: float = 30) -> None:
-        deadline = time.monotonic() + timeout
-        while not any(e["method"] == method for e in self.events[since:]):
-            assert time.monotonic() < deadline, f"no {method} within {timeout} s"
-            self.receive(deadline - time.monotonic())
-
-    def settle(self, quiet: float = 0.7, timeout: float = 10) -> None:
-        """Read messages until none came for `quiet` seconds (late requests, console messages)."""
-        deadline, last = time.monotonic() + timeout, time.monotonic()
-        while time.monotonic() < deadline and time.monotonic() - last < quiet:
-            if self.receive(0.1):
-                last = time.monotonic()
-
-
-def console_errors(events: list[dict]) -> list[str]:
-    """Every error the DevTools console would show: exceptions, console.error, failed loads and other log errors."""
-    out = []
-    for e in events:
-        p = e["params"]
-        if e["method"] == "Runtime.exceptionThrown":
-            out.append(p["exceptionDetails"].get("exception", {}).get("description") or p["exceptionDetails"]["text"])
-        elif e["method"] == "Runtime.consoleAPICalled" and p["type"] in ("error", "assert"):
-            out.append(" ".join(str(a.get("value", a.get("description"))) for a in p["args"]))
-        elif e["method"] == "Log.entryAdded" and p["entry"]["level"] == "error":
-            out.append(f"{p['entry']['text']} {p['entry'].get('url', '')}")
-    return out
-
-
-@pytest.fixture
-def chromium() -> str:
-    path = shutil.which("chromium")
-    if path is None:
-        if os.environ.get("CI"):
-            pytest.fail("chromium is not installed: `make test` installs it (Debian package `chromium`).")
-        pytest.skip("chromium is not installed: run `make test`, which installs it.")
-    return path
-
-
-class QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
-def test_site_in_headless_chromium(project, chromium, tmp_path):
+def test_site_in_headless_chromium(project, tmp_path):
     headline = fmt_pct(metrics_of(project)["metrics"]["accuracy"])
-    server = http.server.ThreadingHTTPServer(
-        ("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(project / "site"))
-    )
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    base = f"http://127.0.0.1:{server.server_address[1]}/"
-    profile = Path(tempfile.mkdtemp(prefix="chromium-"))
-    browser = subprocess.Popen(
-        [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "about:blank"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        port_file = profile / "DevToolsActivePort"
-        deadline = time.monotonic() + 60
-        while not (port_file.is_file() and port_file.read_text().strip()):
-            assert browser.poll() is None and time.monotonic() < deadline, "chromium did not start"
-            time.sleep(0.1)
-        port = int(port_file.read_text().split()[0])
-        targets = json.load(urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=10))
-        page = next(t for t in targets if t["type"] == "page")
-        tools = DevTools(page["webSocketDebuggerUrl"], base)
-        for domain in ("Page", "Runtime", "Log"):
-            tools.call(f"{domain}.enable")
-        tools.call("Fetch.enable", patterns=[{"urlPattern": "*"}])
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    with serve(project / "site") as base, browser(find_chromium(), base) as tools:
         for name, path in PAGES.items():
-            since = len(tools.events)
-            tools.call("Page.navigate", url=base + path)
-            tools.wait_for("Page.loadEventFired", since)
-            tools.settle()
-            state = tools.call(
-                "Runtime.evaluate",
-                returnByValue=True,
-                expression="({text: document.body.innerText, title: document.title, images: [...document.images]"
-                ".map(i => ({src: i.currentSrc || i.src, complete: i.complete, width: i.naturalWidth}))})",
-            )["result"]["value"]
+            state = load(tools, base + path)
             assert headline in state["text"], name
             assert state["images"] or name == "model-card"
-            broken = [i["src"] for i in state["images"] if not (i["complete"] and i["width"] > 0)]
-            assert not broken, (name, broken)
-            assert not console_errors(tools.events[since:]), (name, console_errors(tools.events[since:]))
+            assert not state["broken_images"], (name, state["broken_images"])
+            assert not state["errors"], (name, state["errors"])
             # What a visitor sees first, then the whole page.
-            size = tools.call("Page.getLayoutMetrics")["cssContentSize"]
-            clip = {"x": 0, "y": 0, "width": size["width"], "height": min(size["height"], 8000), "scale": 1}
-            shots = {
-                f"{name}.png": tools.call("Page.captureScreenshot", format="png"),
-                f"{name}-full.png": tools.call(
-                    "Page.captureScreenshot", format="png", captureBeyondViewport=True, clip=clip
-                ),
-            }
-            for filename, shot in shots.items():
-                target = tmp_path / filename
-                target.write_bytes(base64.b64decode(shot["data"]))
+            for filename, full in ((f"{name}.png", False), (f"{name}-full.png", True)):
+                target = screenshot(tools, tmp_path / filename, full_page=full)
                 with Image.open(target) as image:
                     assert image.size[0] >= 1000 and image.size[1] > 600
+                SCREENSHOTS.mkdir(parents=True, exist_ok=True)
                 shutil.copy(target, SCREENSHOTS / filename)
         assert not tools.foreign, f"the site asked third parties for {tools.foreign}"
-        tools.ws.close()
-    finally:
-        browser.terminate()
-        try:
-            browser.wait(10)
-        except subprocess.TimeoutExpired:
-            browser.kill()
-        server.shutdown()
-        shutil.rmtree(profile, ignore_errors=True)
