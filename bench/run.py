@@ -101,15 +101,20 @@ def fasttext_baseline(data: Path, labels: list[str], epochs: int) -> dict:
             "samples_per_second": speed, "epochs": epochs}  # fmt: skip
 
 
-def raw_loop(data: Path, labels: list[str], backbone: str, batch_size: int, steps: int, lr: float) -> dict:
-    """A hand-written PyTorch loop of the same model (AutoModel + mean pooling + linear) and batch: samples/s."""
+def raw_loop(
+    data: Path, labels: list[str], backbone: str, batch_size: int, steps: int, lr: float, device="cpu", bf16=False
+) -> dict:
+    """A hand-written PyTorch loop of the same model (AutoModel + mean pooling + linear) and batch: samples/s.
+
+    On a GPU, `bf16` runs the forward pass under bf16 autocast, as Lightning's bf16-mixed precision does.
+    """
     import torch
     from transformers import AutoModel, AutoTokenizer
 
     torch.manual_seed(0)
     tokenizer = AutoTokenizer.from_pretrained(backbone)
-    encoder = AutoModel.from_pretrained(backbone).train()
-    head = torch.nn.Linear(encoder.config.hidden_size, len(labels))
+    encoder = AutoModel.from_pretrained(backbone).train().to(device)
+    head = torch.nn.Linear(encoder.config.hidden_size, len(labels)).to(device)
     params = [*encoder.parameters(), *head.parameters()]
     optimizer = torch.optim.AdamW(params, lr=lr, weight_decay=0.01)
     rows = read_split(data, "train")
@@ -118,10 +123,13 @@ def raw_loop(data: Path, labels: list[str], backbone: str, batch_size: int, step
 
     def step(batch):
         enc = tokenizer([t for t, _ in batch], padding=True, truncation=True, max_length=128, return_tensors="pt")
-        hidden = encoder(**enc).last_hidden_state
-        mask = enc["attention_mask"].unsqueeze(-1).float()
-        logits = head((hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0))
-        loss = torch.nn.functional.cross_entropy(logits, torch.tensor([index[y] for _, y in batch]))
+        enc = {k: v.to(device, non_blocking=True) for k, v in enc.items()}
+        with torch.autocast(torch.device(device).type, dtype=torch.bfloat16, enabled=bf16):
+            hidden = encoder(**enc).last_hidden_state
+            mask = enc["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+            logits = head((hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0))
+        target = torch.tensor([index[y] for _, y in batch], device=device)
+        loss = torch.nn.functional.cross_entropy(logits.float(), target)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
@@ -131,6 +139,8 @@ def raw_loop(data: Path, labels: list[str], backbone: str, batch_size: int, step
     start = time.perf_counter()
     for batch in timed:
         step(batch)
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
     seconds = time.perf_counter() - start
     return {"samples_per_second": sum(map(len, timed)) / seconds, "seconds": seconds, "steps": len(timed)}
 
