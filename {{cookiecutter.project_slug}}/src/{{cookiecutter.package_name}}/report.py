@@ -19,6 +19,7 @@ from pathlib import Path
 from . import figures, runs
 from .files import point_link, write_json, write_text
 from .pages import model_card_page, results_page
+from .tracking import per_class as per_class_scores
 from .writeup import fmt_pct, pitch_block, results_block, site_info, summary_block, update_blocks
 
 FIGURES = ("confusion_matrix", "learning_curves", "per_class_f1")
@@ -34,16 +35,8 @@ def classification_metrics(gold: list[int], pred: list[int], labels: list[str]) 
     matrix = [[0] * k for _ in range(k)]
     for g, p in zip(gold, pred, strict=True):
         matrix[g][p] += 1
-    per_class, f1s = {}, []
-    for i, label in enumerate(labels):
-        tp = matrix[i][i]
-        support, predicted = sum(matrix[i]), sum(row[i] for row in matrix)
-        precision = tp / predicted if predicted else 0.0
-        recall = tp / support if support else 0.0
-        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-        per_class[label] = {"precision": precision, "recall": recall, "f1": f1, "support": support}
-        if support or predicted:
-            f1s.append(f1)
+    per_class = {row.pop("label"): row for row in per_class_scores(matrix, labels)}
+    f1s = [c["f1"] for i, c in enumerate(per_class.values()) if c["support"] or any(row[i] for row in matrix)]
     n = len(gold)
     return {
         "accuracy": sum(matrix[i][i] for i in range(k)) / n if n else 0.0,
