@@ -32,15 +32,13 @@ def read_split(data: Path, split: str) -> list[tuple[str, str]]:
         return [(r["text"], r["label"]) for r in csv.DictReader(f)]
 
 
-def macro_f1(gold: list[str], pred: list[str], labels: list[str]) -> float:
-    """Unweighted mean of per-class F1 (TweetEval's official metric)."""
-    scores = []
-    for label in labels:
-        tp = sum(g == p == label for g, p in zip(gold, pred, strict=True))
-        fp = sum(p == label != g for g, p in zip(gold, pred, strict=True))
-        fn = sum(g == label != p for g, p in zip(gold, pred, strict=True))
-        scores.append(2 * tp / (2 * tp + fp + fn) if tp else 0.0)
-    return sum(scores) / len(scores)
+def project_module(project: Path, name: str):
+    """A module of the baked project (its metric math and text normalisation: the bench has none of its own)."""
+    import importlib
+
+    if str(project / "src") not in sys.path:
+        sys.path.insert(0, str(project / "src"))
+    return importlib.import_module(f"{PKG}.{name}")
 
 
 def bake(work: Path) -> Path:
@@ -77,27 +75,27 @@ def train_project(project: Path, name: str, data: Path, labels: list[str], extra
             "samples_per_second": metrics["train_samples_per_second"], "epochs": metrics["epochs"]}  # fmt: skip
 
 
-def fasttext_baseline(data: Path, labels: list[str], epochs: int) -> dict:
+def fasttext_baseline(project: Path, data: Path, labels: list[str], epochs: int) -> dict:
     """fastText supervised, wordNgrams=2, same normalisation as the project; selected by nothing (no tuning)."""
     import fasttext
 
-    def clean(text: str) -> str:
-        text = re.sub(r"(?:https?://|www\.)\S+", "http", text)
-        return re.sub(r"\s+", " ", re.sub(r"@\w{1,15}", "@user", text)).strip().lower()
+    metrics, text = project_module(project, "metrics"), project_module(project, "text")
+
+    def clean(t: str) -> str:
+        return text.normalize_tweet(t).lower()
 
     with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False, encoding="utf-8") as f:
-        for text, label in read_split(data, "train"):
-            f.write(f"__label__{label} {clean(text)}\n")
+        for t, label in read_split(data, "train"):
+            f.write(f"__label__{label} {clean(t)}\n")
     start = time.perf_counter()
     model = fasttext.train_supervised(input=f.name, wordNgrams=2, epoch=epochs, lr=0.5, verbose=0, thread=2, seed=0)
     seconds = time.perf_counter() - start
     test = read_split(data, "test")
-    pred = [model.predict(clean(t))[0][0].removeprefix("__label__") for t, _ in test]
-    gold = [y for _, y in test]
-    n_train = len(read_split(data, "train"))
-    accuracy = sum(g == p for g, p in zip(gold, pred, strict=True)) / len(gold)
-    speed = n_train * epochs / seconds
-    return {"macro_f1": macro_f1(gold, pred, labels), "accuracy": accuracy, "seconds": seconds,
+    index = {label: i for i, label in enumerate(labels)}
+    pred = [index[model.predict(clean(t))[0][0].removeprefix("__label__")] for t, _ in test]
+    scores = metrics.classification_metrics([index[y] for _, y in test], pred, labels)
+    speed = len(read_split(data, "train")) * epochs / seconds
+    return {"macro_f1": scores["macro_f1"], "accuracy": scores["accuracy"], "seconds": seconds,
             "samples_per_second": speed, "epochs": epochs}  # fmt: skip
 
 
@@ -168,7 +166,7 @@ def main() -> None:
         "bag of n-grams (this kit)": train_project(
             project, "bow", data, labels, ["--model", "configs/model/bow.yaml", *args.bow_args.split()]
         ),
-        "fastText (wordNgrams=2)": fasttext_baseline(data, labels, args.fasttext_epochs),
+        "fastText (wordNgrams=2)": fasttext_baseline(project, data, labels, args.fasttext_epochs),
     }
     config = (project / "runs" / "transformer" / "config.yaml").read_text()
     batch = int(re.search(r"^  batch_size: (\d+)", config, re.M).group(1))

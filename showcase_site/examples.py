@@ -39,7 +39,7 @@ EXAMPLES = [
     {
         "id": "bow",
         "title": "Bag of n-grams baseline",
-        "blurb": "`model=bow`: hashed word n-grams averaged into one vector, fastText-style. Trains in seconds; the "
+        "blurb": "`model=bow`: the fastText-style bag of n-grams, no pretrained weights. Trains in seconds; the "
         "baseline a transformer has to beat.",
         "answers": {"project_name": "Tweet Topic Bag of N-grams", "model": "bow"},
         "minilm": False,

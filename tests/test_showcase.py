@@ -3,8 +3,8 @@
 portfolio cards from a showcase.yml, strict builds with and without examples, and a real headless Chromium.
 """
 
+import copy
 import csv
-import importlib.util
 import json
 import os
 import re
@@ -17,8 +17,11 @@ import pytest
 import yaml
 from PIL import Image
 
+from showcase_site import common, gallery, options_page
+from showcase_site.project_formats import formats
+
 from . import browser
-from .conftest import BIN, KIT, run_in
+from .conftest import KIT
 
 SITE = KIT / "showcase_site"
 PERCENT = re.compile(r"\d+\.\d%")
@@ -26,17 +29,6 @@ PERCENT = re.compile(r"\d+\.\d%")
 QUICK = "--trainer.max_epochs 3 --model.num_buckets 65536"
 SCREENSHOTS = KIT / "build" / "screenshots"
 GENERATED = ["site", "options.md", "gallery", "portfolio", "_snippets"]
-
-
-def load_build():
-    """showcase_site/build.py as a module (it is a script, not a package)."""
-    spec = importlib.util.spec_from_file_location("showcase_build", SITE / "build.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-build_py = load_build()
 
 
 def python(*args: str, cwd: Path = KIT) -> subprocess.CompletedProcess:
@@ -156,22 +148,22 @@ def test_gallery_pages_show_exactly_the_numbers_of_metrics_json(built):
     for page, m, _ in gallery_entries(built["examples"]):
         text = browser.visible_text(html_dir / "gallery" / page / "index.html")
         shown = set(PERCENT.findall(text))
-        allowed = {build_py.fmt_pct(v) for v in fractions(m)}
+        allowed = {formats.fmt_pct(v) for v in fractions(m)}
         assert shown and shown <= allowed, (page, shown - allowed)
         for key in ("accuracy", "macro_f1", "weighted_f1"):
-            assert build_py.fmt_pct(m["metrics"][key]) in text
+            assert formats.fmt_pct(m["metrics"][key]) in text
         for label, c in m["per_class"].items():
-            pcts = (build_py.fmt_pct(c[k]) for k in ("precision", "recall", "f1"))
-            row = " ".join([label, *pcts, build_py.fmt_int(c["support"])])
+            pcts = (formats.fmt_pct(c[k]) for k in ("precision", "recall", "f1"))
+            row = " ".join([label, *pcts, formats.fmt_int(c["support"])])
             assert row in text, row
-        assert f"{build_py.fmt_int(m['dataset']['splits']['test'])} test examples of {m['dataset']['name']}" in text
+        assert f"{formats.fmt_int(m['dataset']['splits']['test'])} test examples of {m['dataset']['name']}" in text
         assert ("Sample data, not real tweets" in text) == m["dataset"]["is_sample"], page
         shown_anywhere |= allowed
         index = browser.visible_text(html_dir / "gallery" / "index.html")
         row = " ".join(
-            [m["dataset"]["name"], build_py.fmt_int(m["dataset"]["splits"]["test"])]
-            + [build_py.fmt_pct(v) for v in (m["metrics"]["accuracy"], m["metrics"]["macro_f1"])]
-            + [build_py.fmt_pct(m["baselines"]["majority"]["macro_f1"])]
+            [m["dataset"]["name"], formats.fmt_int(m["dataset"]["splits"]["test"])]
+            + [formats.fmt_pct(v) for v in (m["metrics"]["accuracy"], m["metrics"]["macro_f1"])]
+            + [formats.fmt_pct(m["baselines"]["majority"]["macro_f1"])]
         )
         assert row in index, row
     index = browser.visible_text(html_dir / "gallery" / "index.html")
@@ -179,20 +171,92 @@ def test_gallery_pages_show_exactly_the_numbers_of_metrics_json(built):
     assert "Sample data, not real tweets" in index  # one of the runs is on the sample
 
 
-def test_gallery_formats_numbers_like_the_projects_write_up(examples):
-    project = examples / "bow" / "tweet-topic-bag-of-n-grams"
-    values = [0.0, 1.0, 0.04762, 0.1666666, 0.72349999, 0.7235, 0.99951]
-    code = (
-        "import json; from tweet_topic_bag_of_n_grams.writeup import fmt_pct, fmt_int, fmt_seconds; "
-        f"print(json.dumps([[fmt_pct(v) for v in {values}], fmt_int(1693), "
-        "[fmt_seconds(s) for s in (4.4, 226, 3720)]]))"
+def as_text(markdown: str) -> str:
+    """What a browser shows of a line of Markdown with bold and inline code (visible_text's spacing)."""
+    return re.sub(r"\s+", " ", markdown.replace("**", " ").replace("`", " ")).strip()
+
+
+def test_gallery_words_are_the_reports_own(built):
+    bow_words = "bag of n-grams (hashed word 1–2-grams and character 3–5-grams, fastText-style)"
+    for page, m, _ in gallery_entries(built["examples"]):
+        d = m["display"]
+        assert d["model"] == bow_words  # the preset's n-grams, in the report's words
+        text = browser.visible_text(built["html"] / "gallery" / page / "index.html")
+        for phrase in (d["model"], d["headline"], d["hardware"], d["train_wall"], d["versions"]):
+            assert as_text(phrase) in text, phrase
+        for row in d["comparison"]:  # the report's baseline table, row by row as it gave them, intervals beside
+            cells = [row[k] + (f" ({row[k + '_ci']})" if row.get(k + "_ci") else "") for k in ("accuracy", "macro_f1")]
+            assert as_text(" ".join([row["model"], *cells])) in text, row
+        assert "hashed word n-grams, fastText-style" not in text
+    index = browser.visible_text(built["html"] / "gallery" / "index.html")
+    assert all(m["display"]["train_wall"] in index for _, m, _ in gallery_entries(built["examples"]))
+
+
+def test_a_model_without_its_own_baseline_is_compared_with_the_bow_example_on_the_same_data(examples):
+    _, entries = gallery.load_examples(examples)
+    bow_sample, bow_local = entries
+    # The sample run as a transformer example's would be: no bow run in its project, a published row, intervals.
+    entry = copy.deepcopy(bow_sample)
+    entry["page"], entry["example"] = "transformer-sample", {**entry["example"], "id": "transformer", "title": "MiniLM"}
+    entry["metrics"]["model"] = {"encoder": "transformer", "backbone": "models/all-MiniLM-L6-v2"}
+    d = entry["metrics"]["display"]
+    d |= {"accuracy_ci": "85.8–89.0", "macro_f1_ci": "84.1–88.0"}
+    model = {"kind": "model", "model": "this model: fine-tuned all-MiniLM-L6-v2 transformer", "accuracy": "88.4%"}
+    model |= {"macro_f1": "87.0%", "accuracy_ci": "85.8–89.0"}
+    published = {"kind": "published", "model": "roberta-base (published)[^published]", "accuracy": "n/a"}
+    majority = {"kind": "majority", "model": "majority class", "accuracy": "16.7%", "macro_f1": "4.8%"}
+    d["comparison"] = [model, published | {"macro_f1": "59.9%", "macro_f1_ci": "57.1–62.3"}, majority]
+    entry["metrics"]["published"] = {"citation": "Antypas et al. (2022)", "split": "test_2021", "url": "https://x.org"}
+    page = gallery.gallery_entry_page(entry, [entry, bow_sample, bow_local])
+    other = bow_sample["metrics"]["metrics"]
+    assert (
+        "\n".join(
+            [
+                "| **this model: fine-tuned all-MiniLM-L6-v2 transformer** | **88.4% (85.8–89.0)** | **87.0%** |",
+                "| [Bag of n-grams baseline](../bow-sample/index.md) example, same data "
+                f"| {formats.fmt_pct(other['accuracy'])} | {formats.fmt_pct(other['macro_f1'])} |",
+                "| roberta-base (published)[^published] | n/a | 59.9% (57.1–62.3) |",
+                "| majority class | 16.7% | 4.8% |",
+                "",
+                "[^published]: Antypas et al. (2022) (test_2021): <https://x.org>",
+            ]
+        )
+        in page
     )
-    out = run_in(project, str(BIN / "python"), "-c", code)
-    assert out.returncode == 0, out.stderr
-    pcts, count, seconds = json.loads(out.stdout)
-    assert pcts == [build_py.fmt_pct(v) for v in values]
-    assert count == build_py.fmt_int(1693)
-    assert seconds == [build_py.fmt_seconds(s) for s in (4.4, 226, 3720)]
+    assert "bow-three-topics" not in page  # other data: not comparable
+    assert '<span class="sc-metric__ci">95% CI 85.8–89.0</span>' in page
+    assert '<span class="sc-metric__ci">95% CI 84.1–88.0</span>' in page
+    assert "same data" not in gallery.gallery_entry_page(bow_sample, entries)  # a bow run is its own baseline
+
+
+@pytest.mark.parametrize(
+    ("drop", "message"),
+    [
+        ("display", " has no `display` block: an older `make report` wrote it; run `make report` again."),
+        ("display.per_class", ": its `display` block has no per_class; run `make report` again."),
+    ],
+)
+def test_a_metrics_json_without_display_block_is_one_clear_line(examples, tmp_path, drop, message):
+    (_, m, _), *_ = gallery_entries(examples)
+    del (m["display"] if drop.startswith("display.") else m)[drop.split(".")[-1]]
+    (tmp_path / "old.json").write_text(json.dumps(m))
+    showcase = tmp_path / "showcase.yml"
+    showcase.write_text(yaml.safe_dump({"projects": [{"metrics": "old.json"}]}))
+    done = python(str(SITE / "build.py"), "portfolio", str(showcase), "--out", str(tmp_path / "out"))
+    assert done.returncode == 1 and not (tmp_path / "out").exists()
+    assert done.stderr == f"error: {(tmp_path / 'old.json').resolve()}{message}\n"
+
+
+def test_one_home_for_the_formats():
+    """Each function of the projects' formats.py is defined there only: the site loads that file, nothing copies it."""
+    names = [n for n, f in vars(formats).items() if callable(f) and getattr(f, "__module__", "") == formats.__name__]
+    assert {"fmt_pct", "fmt_int", "fmt_seconds", "model_name", "hardware_line"} <= set(names)
+    defines = re.compile(rf"^\s*def ({'|'.join(names)})\(", re.MULTILINE)
+    roots = [SITE, KIT / "tests", KIT / "bench", KIT / "hooks", KIT / "{{cookiecutter.project_slug}}"]
+    files = [path for root in roots for path in root.rglob("*.py")]
+    homes = {str(path.relative_to(KIT)) for path in files if defines.search(path.read_text(encoding="utf-8"))}
+    assert homes == {"{{cookiecutter.project_slug}}/src/{{cookiecutter.package_name}}/formats.py"}
+    assert Path(formats.__file__) == KIT / homes.pop()
 
 
 def test_gallery_has_the_figures_thumbnails_and_write_ups(built):
@@ -201,10 +265,10 @@ def test_gallery_has_the_figures_thumbnails_and_write_ups(built):
         for rel in m["figures"].values():
             assert (folder / "figures" / Path(rel).name).read_bytes() == (path.parent / rel).read_bytes()
         with Image.open(folder / "thumb.png") as thumb:
-            assert thumb.format == "PNG" and 300 < thumb.width <= build_py.THUMB_WIDTH
+            assert thumb.format == "PNG" and 300 < thumb.width <= common.THUMB_WIDTH
         assert 'href="writeup/"' in (folder / "index.html").read_text()  # mkdocs writes writeup/index.html so
         writeup = browser.visible_text(folder / "writeup" / "index.html")
-        assert build_py.fmt_pct(m["metrics"]["accuracy"]) in writeup
+        assert formats.fmt_pct(m["metrics"]["accuracy"]) in writeup
 
 
 def test_options_page_lists_every_key_and_choice_of_cookiecutter_json(built):
@@ -223,10 +287,10 @@ def test_options_notes_cannot_drift_from_cookiecutter_json():
     template = json.loads((KIT / "cookiecutter.json").read_text())
     notes = yaml.safe_load((SITE / "options.yml").read_text())
     assert set(notes) <= set(template)
-    with pytest.raises(build_py.ShowcaseError, match="no longer has"):
-        build_py.options_page(template, {**notes, "gone_key": {"note": "x"}})
-    with pytest.raises(build_py.ShowcaseError, match="do not exist"):
-        build_py.options_page(template, {**notes, "model": {"choices": {"cnn": "x"}}})
+    with pytest.raises(common.ShowcaseError, match="no longer has"):
+        options_page.options_page(template, {**notes, "gone_key": {"note": "x"}})
+    with pytest.raises(common.ShowcaseError, match="do not exist"):
+        options_page.options_page(template, {**notes, "model": {"choices": {"cnn": "x"}}})
 
 
 def test_portfolio_cards(built):
@@ -236,10 +300,10 @@ def test_portfolio_cards(built):
     assert source.count('class="sc-card sc-card--portfolio"') == 2
     assert "Jane Doe: projects" in text and "Models I built." in text
     card = (
-        f"{m['project']} {m['task']} Sample data, not real tweets {build_py.fmt_pct(m['metrics']['accuracy'])} accuracy"
+        f"{m['project']} {m['task']} Sample data, not real tweets {formats.fmt_pct(m['metrics']['accuracy'])} accuracy"
     )
     assert card in text
-    assert f"{build_py.fmt_pct(m['metrics']['macro_f1'])} macro-F1" in text
+    assert f"{formats.fmt_pct(m['metrics']['macro_f1'])} macro-F1" in text
     assert f'href="{m["links"]["writeup"]}"' in source and f'href="{m["links"]["repo"]}"' in source
     assert "Bird song classifier audio classification 91.2% top-1 accuracy" in text
     assert 'href="https://jdoe.github.io/birdsong/"' in source and 'href="https://github.com/jdoe/b"' in source
@@ -247,7 +311,7 @@ def test_portfolio_cards(built):
     assert len(thumbs) == 2
     for src in thumbs:
         with Image.open(page.parent / src) as image:
-            assert image.format == "PNG" and image.width <= build_py.THUMB_WIDTH
+            assert image.format == "PNG" and image.width <= common.THUMB_WIDTH
 
 
 @pytest.mark.parametrize(
@@ -327,9 +391,9 @@ def test_site_in_headless_chromium(built):
     (first, m, _), *_ = gallery_entries(built["examples"])
     pages = {
         "home": ("", "What a project gets"),
-        "gallery": ("gallery/", build_py.fmt_pct(m["metrics"]["accuracy"])),
+        "gallery": ("gallery/", formats.fmt_pct(m["metrics"]["accuracy"])),
         "gallery-entry": (f"gallery/{first}/", "Per topic"),
-        "gallery-writeup": (f"gallery/{first}/writeup/", build_py.fmt_pct(m["metrics"]["accuracy"])),
+        "gallery-writeup": (f"gallery/{first}/writeup/", formats.fmt_pct(m["metrics"]["accuracy"])),
         "portfolio": ("portfolio/", "Bird song classifier"),
     }
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)

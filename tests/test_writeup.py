@@ -14,6 +14,8 @@ import pytest
 import yaml
 from PIL import Image
 
+from showcase_site.project_formats import formats
+
 from .browser import browser, find_chromium, load, screenshot, serve, visible_text
 from .conftest import BIN, KIT, run_in
 
@@ -42,7 +44,7 @@ def project(tmp_path_factory) -> Path:
     path = Path(cookiecutter(str(KIT), no_input=True, output_dir=str(out), extra_context=answers))
     make(path, "train", args=f"{SMALL_BOW} --trainer.max_epochs 1 --run_name baseline")
     make(path, "train", args=f"{SMALL_BOW} --trainer.max_epochs 4 --run_name main")
-    make(path, "report", "docs")
+    make(path, "report", "export", "docs")  # export: the Try it page runs that model
     return path
 
 
@@ -50,9 +52,8 @@ def metrics_of(project: Path) -> dict:
     return json.loads((project / "reports" / "latest" / "metrics.json").read_text())
 
 
-def fmt_pct(value: float) -> str:
-    """The project's one format for metrics (writeup.fmt_pct): if it changes, these tests see other numbers."""
-    return f"{100 * value:.1f}%"
+# The project's one format for metrics, from its formats.py (loaded by path, as the showcase site does): no copy here.
+fmt_pct = formats.fmt_pct
 
 
 def test_built_pages_and_pitch_show_exactly_the_numbers_of_metrics_json(project):
@@ -62,6 +63,7 @@ def test_built_pages_and_pitch_show_exactly_the_numbers_of_metrics_json(project)
     fractions = [*m["metrics"].values(), *m["baselines"]["majority"].values()]
     fractions += [m["baselines"]["bow"]["accuracy"], m["baselines"]["bow"]["macro_f1"]]
     fractions += [v for c in m["per_class"].values() for k, v in c.items() if k != "support"]
+    fractions += [m["calibration"]["ece"], m["invariance"]["unchanged"], *(s["accuracy"] for s in m["slices"])]
     allowed = {fmt_pct(v) for v in fractions}
     headline = (fmt_pct(m["metrics"]["accuracy"]), fmt_pct(m["metrics"]["macro_f1"]))
     site = project / "site"
@@ -80,6 +82,9 @@ def test_built_pages_and_pitch_show_exactly_the_numbers_of_metrics_json(project)
     pitch = readme.split("<!-- pitch:start -->")[1].split("<!-- pitch:end -->")[0]
     assert set(PERCENT.findall(pitch)) <= allowed and all(h in pitch for h in headline)
     assert "Sample data, not real tweets" in pitch
+    for key in ("accuracy", "macro_f1"):  # the intervals of metrics.json stand beside the headline numbers
+        interval = formats.fmt_ci(m["intervals"][key])
+        assert all(interval in text for text in (texts["index"], texts["results"], pitch)), key
     assert "(https://jdoe.github.io/tweet-topic-classifier/)" in pitch
     assert "(https://github.com/jdoe/tweet-topic-classifier)" in pitch
     assert m["links"] == {
@@ -91,7 +96,7 @@ def test_built_pages_and_pitch_show_exactly_the_numbers_of_metrics_json(project)
 
 def test_figures_exist_and_open_as_images(project):
     m = metrics_of(project)
-    assert set(m["figures"]) == {"confusion_matrix", "learning_curves", "per_class_f1"}
+    assert set(m["figures"]) == {"confusion_matrix", "learning_curves", "per_class_f1", "reliability"}
     for folder in (project / "reports" / "latest", project / "site" / "assets"):
         for rel in m["figures"].values():
             with Image.open(folder / rel) as image:
@@ -164,4 +169,17 @@ def test_site_in_headless_chromium(project, tmp_path):
                     assert image.size[0] >= 1000 and image.size[1] > 600
                 SCREENSHOTS.mkdir(parents=True, exist_ok=True)
                 shutil.copy(target, SCREENSHOTS / filename)
+        # The Try it page: `make export` then `make docs` put the int8 model and onnxruntime-web into the site.
+        state, page = load(tools, base + "try/"), tools.page
+        page.wait_for_selector(".dl-demo[data-state=ready]", timeout=60_000)
+        page.fill("#dl-demo-text", "What a goal in the last minute of the match!")
+        page.click(".dl-demo button[type=submit]")
+        page.wait_for_selector(".dl-demo__result:not([hidden])")
+        labels = metrics_of(project)["confusion_matrix"]["labels"]
+        assert page.inner_text(".dl-demo__label") in labels
+        bars = page.eval_on_selector_all(".dl-demo__row", "rs => rs.map(r => r.dataset.label)")
+        assert sorted(bars) == sorted(labels)
+        assert "served with this site" in page.inner_text(".dl-demo__source")
+        assert not state["errors"] and not tools.errors, tools.errors
+        screenshot(tools, SCREENSHOTS / "try-full.png", full_page=True)
         assert not tools.foreign, f"the site asked third parties for {tools.foreign}"

@@ -14,8 +14,9 @@ import responses
 import yaml
 
 import {{ cookiecutter.package_name }}.collect as collect_module
-from {{ cookiecutter.package_name }}.collect import add_arguments, collect, load_collected, main
+from {{ cookiecutter.package_name }}.collect import add_arguments, collect, main
 from {{ cookiecutter.package_name }}.errors import UserError
+from {{ cookiecutter.package_name }}.sources import load_collected as load_splits
 
 URL = "https://api.twitter.com/2/tweets/search/recent"
 TOKEN = "AAAAAAAAAAAAAAAAAAAAAFakeBearerTokenForTests%2B0123456789abcdef"
@@ -379,7 +380,7 @@ def test_kill_mid_run_then_resume_has_no_loss_and_no_duplicates(fake, tmp_path, 
 
 
 def test_kill_after_a_page_but_before_its_state_refetches_without_duplicates(fake, tmp_path, sleeps, monkeypatch):
-    real_write = collect_module._write_json_atomic
+    real_write = collect_module.write_json
     writes = []
 
     def dies_on_second_state(path, obj):
@@ -388,7 +389,7 @@ def test_kill_after_a_page_but_before_its_state_refetches_without_duplicates(fak
             raise KeyboardInterrupt
         real_write(path, obj)
 
-    monkeypatch.setattr(collect_module, "_write_json_atomic", dies_on_second_state)
+    monkeypatch.setattr(collect_module, "write_json", dies_on_second_state)
     with pytest.raises(KeyboardInterrupt):
         run(tmp_path, sleeps)
     assert rows(tmp_path) == FULL[:20]  # page 2 is on disk, its state is not
@@ -487,10 +488,17 @@ def test_since_id_older_than_the_search_window_is_dropped(fake, tmp_path, sleeps
     assert rows(tmp_path) == FULL
 
 
+def load_collected(folder) -> list[dict]:
+    """The collected rows as the data source reads them (all splits, in file order)."""
+    splits = load_splits(str(folder), (0.0, 0.0), 0)
+    return [{"text": t, "label": y} for t, y in splits["train"]]
+
+
 def test_load_collected_returns_text_and_label(fake, tmp_path, sleeps):
     run(tmp_path, sleeps)
 
-    assert load_collected(tmp_path) == [{"text": r["text"], "label": r["label"]} for r in FULL]
+    expected = [{"text": r["text"], "label": r["label"]} for r in FULL]
+    assert sorted(load_collected(tmp_path), key=str) == sorted(expected, key=str)
 
 
 @pytest.mark.parametrize("make_folder", [False, True])

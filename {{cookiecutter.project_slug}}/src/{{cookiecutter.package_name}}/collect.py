@@ -39,6 +39,8 @@ import tweepy
 import yaml
 
 from .errors import UserError
+from .files import write_json
+from .sources import read_collected_jsonl
 
 TOKEN_ENV = "TWITTER_BEARER_TOKEN"
 DATA_FILE = "tweets.jsonl"
@@ -144,35 +146,6 @@ def _load_config(config: dict | str | Path) -> tuple[dict, str]:
     return cfg, where
 
 
-def _read_jsonl(path: Path) -> tuple[list[dict], int]:
-    """The rows of one JSONL file that have string id, text and label, and the number of unreadable lines."""
-    rows, bad = [], 0
-    # errors="replace": a kill can cut a multi-byte character; that line then fails to parse and is skipped
-    with path.open(encoding="utf-8", errors="replace") as f:
-        for line in f:
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError:
-                bad += 1
-                continue
-            if isinstance(row, dict) and all(isinstance(row.get(k), str) for k in ("id", "text", "label")):
-                rows.append(row)
-            else:
-                bad += 1
-    return rows, bad
-
-
-def _write_json_atomic(path: Path, obj) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with tmp.open("w", encoding="utf-8") as f:
-        json.dump(obj, f, indent=2, ensure_ascii=False)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)  # readers see the old or the new state, never half of one
-
-
 def _local_time(timestamp: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(timestamp))
 
@@ -187,7 +160,7 @@ class _Collector:
         self.counts: Counter[str] = Counter()
         skipped = 0
         for path in sorted(out.glob("*.jsonl")):
-            rows, bad = _read_jsonl(path)
+            rows, bad = read_collected_jsonl(path)
             skipped += bad
             for row in rows:
                 if row["id"] not in self.seen:
@@ -272,7 +245,7 @@ class _Collector:
                 st["count"] = result["total"] = self.counts[label]
                 result["new"] += len(rows)
                 self.summary["new"] += len(rows)
-                _write_json_atomic(self.state_path, self.state)  # after the fsync: state never runs ahead of data
+                write_json(self.state_path, self.state)  # after the fsync: state never runs ahead of data
                 bar.update(len(rows))
                 if not st["next_token"]:
                     if self.counts[label] < limit:
@@ -364,16 +337,6 @@ def collect(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     return _Collector(cfg, where, out, token, sleep, clock).run()
-
-
-def load_collected(folder: str | Path) -> list[dict]:
-    """`{"text", "label"}` rows from every JSONL file in `folder`, skipping unreadable lines."""
-    folder = Path(folder)
-    files = sorted(folder.glob("*.jsonl")) if folder.is_dir() else []
-    rows = [{"text": row["text"], "label": row["label"]} for path in files for row in _read_jsonl(path)[0]]
-    if not rows:
-        raise UserError(f"no collected tweets in {folder}: run `make collect` first (it needs {TOKEN_ENV} in .env)")
-    return rows
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -5,7 +5,9 @@
 """
 
 import re
+import tempfile
 import zlib
+from pathlib import Path
 
 import torch
 from torch import nn
@@ -92,16 +94,36 @@ def _load(what: str, loader, backbone: str):
 
 
 class PretrainedTransformer(nn.Module):
-    """A pretrained transformer encoder with mean (over real tokens) or CLS pooling."""
+    """A pretrained transformer encoder with mean (over real tokens) or CLS pooling.
 
-    def __init__(self, backbone: str, pooling: str = "mean", max_length: int = 128):
+    `files` is what a checkpoint needs besides its weights (backbone config and tokenizer): given instead of a
+    backbone, the encoder is built from them with no download and no pretrained weights, which the checkpoint's
+    state dict then fills in.
+    """
+
+    def __init__(self, backbone: str, pooling: str = "mean", max_length: int = 128, files: dict | None = None):
         super().__init__()
-        from transformers import AutoModel, AutoTokenizer
+        from transformers import AutoConfig, AutoModel, AutoTokenizer
 
-        self.featurizer = TokenizerFeaturizer(_load("tokenizer", AutoTokenizer.from_pretrained, backbone), max_length)
-        self.model = _load("model", AutoModel.from_pretrained, backbone).train()  # from_pretrained returns eval mode
+        if files is None:
+            tokenizer = _load("tokenizer", AutoTokenizer.from_pretrained, backbone)
+            self.model = _load("model", AutoModel.from_pretrained, backbone).train()  # from_pretrained: eval mode
+        else:
+            with tempfile.TemporaryDirectory() as folder:
+                for name, data in files.items():
+                    Path(folder, name).write_bytes(data)
+                tokenizer = AutoTokenizer.from_pretrained(folder)
+                self.model = AutoModel.from_config(AutoConfig.from_pretrained(folder))
+        self.featurizer = TokenizerFeaturizer(tokenizer, max_length)
         self.pooling = pooling
         self.out_dim = self.model.config.hidden_size
+
+    def files(self) -> dict[str, bytes]:
+        """The backbone's config and tokenizer files (no weights), for a self-contained checkpoint."""
+        with tempfile.TemporaryDirectory() as folder:
+            self.featurizer.tokenizer.save_pretrained(folder)
+            self.model.config.save_pretrained(folder)
+            return {p.name: p.read_bytes() for p in sorted(Path(folder).iterdir()) if p.is_file()}
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         """Token ids -> one pooled vector per text."""

@@ -10,7 +10,8 @@ from pathlib import Path
 import matplotlib
 from matplotlib.figure import Figure
 
-from .writeup import fmt_pct
+from .files import usual_mode
+from .formats import fmt_pct
 
 # Same input, same SVG bytes: re-running the report does not churn the files in git.
 matplotlib.rcParams["svg.hashsalt"] = "dl-portfolio"
@@ -29,6 +30,7 @@ def save(fig: Figure, stem: Path) -> list[Path]:
     for ext, meta in (("png", {"Software": None}), ("svg", {"Date": None})):
         path = stem.with_suffix(f".{ext}")
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=f".{ext}")
+        os.fchmod(fd, usual_mode(path))  # not mkstemp's 0600
         os.close(fd)
         try:
             fig.savefig(tmp, format=ext, dpi=150, bbox_inches="tight", metadata=meta, facecolor="white")
@@ -105,4 +107,23 @@ def per_class_f1(per_class: dict[str, dict], stem: Path, macro_f1: float, note: 
     ax.set_xlabel("F1 on the test set")
     ax.legend(loc="best")
     ax.set_title("F1 per topic on the test set (support in brackets)" + (f"\n{note}" if note else ""))
+    return save(fig, stem)
+
+
+def reliability(calibration: dict, stem: Path, note: str = "") -> list[Path]:
+    """Reliability diagram: accuracy against mean confidence per bin (the diagonal is perfect calibration)."""
+    fig = Figure(figsize=(5, 4.5))
+    ax = fig.add_subplot()
+    ax.plot([0, 1], [0, 1], color=GREY, linestyle="--", linewidth=1, label="perfectly calibrated")
+    bins = calibration["bins"]
+    if bins:
+        ax.bar([b["low"] for b in bins], [b["accuracy"] for b in bins], width=[b["high"] - b["low"] for b in bins],
+               align="edge", color=BLUE, alpha=0.8, edgecolor="white", label="accuracy in the bin")  # fmt: skip
+        ax.plot([b["confidence"] for b in bins], [b["accuracy"] for b in bins], "o", color=ORANGE, markersize=4)
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("confidence (highest class probability)")
+    ax.set_ylabel("accuracy")
+    ax.legend(loc="upper left")
+    ax.set_title(f"Reliability on the test set, ECE {fmt_pct(calibration['ece'])}" + (f"\n{note}" if note else ""))
     return save(fig, stem)

@@ -43,8 +43,8 @@ def now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def build(seed: int, run_name: str) -> dict:
-    """The manifest of a run that is starting now."""
+def build(seed: int, run_name: str, data: dict | None = None) -> dict:
+    """The manifest of a run that is starting now; `data` holds the fingerprint of each split it trains on."""
     sha = _git("rev-parse", "HEAD")
     dirty = _git("status", "--porcelain")
     return {
@@ -54,6 +54,7 @@ def build(seed: int, run_name: str) -> dict:
         "git": {"sha": sha, "dirty": bool(dirty) if sha else None},
         "versions": versions(),
         "hardware": hardware(),
+        "data": data,
         "started": now(),
         "finished": None,
     }

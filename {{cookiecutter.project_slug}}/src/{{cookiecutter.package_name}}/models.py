@@ -11,6 +11,7 @@ from torch import nn
 from torchmetrics import MetricCollection
 from torchmetrics.classification import MulticlassAccuracy, MulticlassConfusionMatrix, MulticlassF1Score
 
+from . import checks
 from .encoders import BagOfNgrams, PretrainedTransformer
 
 
@@ -39,12 +40,21 @@ class TextClassifier(L.LightningModule):
         class_weights: bool = False,
         label_smoothing: float = 0.0,
         compile: bool = False,
+        normalize: bool = True,
+        encoder_files: dict | None = None,
     ):
-        """`encoder` picks the architecture; the bag-of-n-grams arguments are ignored for a transformer and back."""
+        """`encoder` picks the architecture; the bag-of-n-grams arguments are ignored for a transformer and back.
+
+        `normalize` (linked from `data.normalize`) records how the training texts were prepared, for inference.
+        `encoder_files` is set only when a checkpoint is loaded offline (see `runs.load_model`).
+        """
         super().__init__()
-        self.save_hyperparameters()
+        self.save_hyperparameters(ignore=["encoder_files"])
+        checks.labels(labels)  # linked from data.labels: the same name in the message
+        checks.model_values(self.hparams)  # before a backbone is downloaded or a bucket table allocated
         if encoder == "transformer":
-            self.encoder = PretrainedTransformer(backbone, pooling, max_length)
+            self.encoder = PretrainedTransformer(backbone, pooling, max_length, encoder_files)
+            checks.max_length_fits(max_length, self.encoder.featurizer.tokenizer, backbone)
         else:
             self.encoder = BagOfNgrams(num_buckets, embed_dim, word_ngrams, char_ngrams)
         self.featurizer = self.encoder.featurizer
@@ -92,9 +102,12 @@ class TextClassifier(L.LightningModule):
         _, logits = self._step(batch, "test")
         self.test_confusion.update(logits, batch["labels"])
 
-    def predict_step(self, batch, batch_idx):
-        """Class probabilities [batch, classes]."""
-        return self({k: v for k, v in batch.items() if k != "labels"}).softmax(-1)
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        """Store the backbone's config and tokenizer in the checkpoint: `report` then needs no hub and no folder."""
+        if isinstance(self.encoder, PretrainedTransformer):
+            if not hasattr(self, "_encoder_files"):
+                self._encoder_files = self.encoder.files()
+            checkpoint["encoder_files"] = self._encoder_files
 
     def on_fit_start(self) -> None:
         """Balanced class weights from the training labels, when asked (helps macro-F1 on skewed data)."""
@@ -117,6 +130,7 @@ class TextClassifier(L.LightningModule):
         SGD is for the bag of n-grams: its sparse embedding gradients are what fastText trains with.
         """
         hp = self.hparams
+        checks.optimizer_fits(hp.encoder, hp.optimizer)
         num_layers = getattr(getattr(self.encoder, "model", None), "config", None)
         num_layers = getattr(num_layers, "num_hidden_layers", 0)
         groups: dict[tuple, list] = {}

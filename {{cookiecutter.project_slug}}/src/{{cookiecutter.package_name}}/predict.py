@@ -4,18 +4,17 @@
 - `predict --file tweets.txt [--output predictions.csv]`: one text per line (or a csv/jsonl/parquet `text` column).
 """
 
-import argparse
 from pathlib import Path
 
 from . import runs
-from .errors import UserError
-from .files import write_text
-from .writeup import fmt_pct
+from .errors import ArgumentParser, UserError
+from .files import write_csv
+from .formats import fmt_pct
 
 
 def read_texts(path: Path, column: str = "text") -> list[str]:
     """Texts from a .txt file (one per non-empty line) or a csv/jsonl/parquet file's `column`."""
-    from .sources import read_table
+    from .sources import decode, read_table
 
     if not path.is_file():
         raise UserError(f"{path} does not exist: give --file a text file with one text per line.")
@@ -24,43 +23,34 @@ def read_texts(path: Path, column: str = "text") -> list[str]:
         if rows and column not in rows[0]:
             raise UserError(f"{path} has columns {sorted(rows[0])}, no {column!r}: set --column to the text column.")
         return [str(row[column] or "") for row in rows]
-    return [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    text = decode(path, other="convert it, e.g. iconv -f cp1252 -t utf-8")  # not UTF-8: one line naming the line
+    return [line.strip() for line in text.splitlines() if line.strip()]
 
 
-def predict(run_dir: Path, texts: list[str], batch_size: int = 64) -> list[dict]:
-    """`[{"text", "label", "confidence", "probs": {label: p}}]`, texts prepared exactly as in training."""
-    import torch
+def predict(run_dir: Path, texts: list[str]) -> list[dict]:
+    """`[{"text", "label", "confidence", "probs": {label: p}}]` with the run's best checkpoint."""
+    from .inference import argmax, predict_proba
 
-    from .text import normalize_tweet
-
-    config = runs.read_config(run_dir)
     model = runs.load_model(run_dir)
     labels = list(model.hparams.labels)
-    prepare = normalize_tweet if config.get("data", {}).get("normalize", True) else str
     out = []
-    with torch.inference_mode():
-        for start in range(0, len(texts), batch_size):
-            chunk = texts[start : start + batch_size]
-            batch = {k: v.to(model.device) for k, v in model.featurizer([prepare(t) for t in chunk]).items()}
-            for text, p in zip(chunk, model(batch).float().softmax(-1).cpu().tolist(), strict=True):
-                best = max(range(len(labels)), key=p.__getitem__)
-                probs = dict(zip(labels, p, strict=True))
-                out.append({"text": text, "label": labels[best], "confidence": p[best], "probs": probs})
+    for text, p in zip(texts, predict_proba(model, texts), strict=True):
+        best = argmax(p)
+        probs = dict(zip(labels, p, strict=True))
+        out.append({"text": text, "label": labels[best], "confidence": p[best], "probs": probs})
     return out
 
 
-def to_csv(results: list[dict]) -> str:
+def write_predictions(path: Path, results: list[dict]) -> None:
     """Predictions as CSV: text, label, confidence, then one probability column per class."""
-    from .report import csv_text
-
     labels = list(results[0]["probs"]) if results else []
     rows = [[r["text"], r["label"], r["confidence"], *r["probs"].values()] for r in results]
-    return csv_text(["text", "label", "confidence", *(f"p({label})" for label in labels)], rows)
+    write_csv(path, ["text", "label", "confidence", *(f"p({label})" for label in labels)], rows)
 
 
 def main(argv: list[str]) -> None:
     """Parse the options, predict, print (and write --output)."""
-    parser = argparse.ArgumentParser(prog=f"{__package__} predict", description=__doc__.splitlines()[0])
+    parser = ArgumentParser(prog=f"{__package__} predict", description=__doc__.splitlines()[0])
     parser.add_argument("--text", action="append", default=[], help="a text to classify (repeatable)")
     parser.add_argument("--file", type=Path, help="file of texts: .txt one per line, or csv/jsonl/parquet")
     parser.add_argument("--column", default="text", help="text column of a csv/jsonl/parquet --file")
@@ -82,5 +72,5 @@ def main(argv: list[str]) -> None:
         for r in results:
             print(f"{r['label']}\t{fmt_pct(r['confidence'])}\t{r['text']}")
     if args.output:
-        write_text(args.output, to_csv(results))
+        write_predictions(args.output, results)
         print(f"wrote {len(results)} predictions to {args.output}")

@@ -1,6 +1,7 @@
 """Reading a finished run folder back: which run, its config, its best checkpoint, its per-epoch log, its baseline."""
 
 import csv
+import inspect
 import json
 import re
 from pathlib import Path
@@ -56,14 +57,27 @@ def best_checkpoint(run_dir: Path) -> Path:
 
 
 def load_model(run_dir: Path):
-    """The run's best checkpoint as a TextClassifier in eval mode, on a GPU when there is one."""
+    """The run's best checkpoint as a TextClassifier in eval mode, on a GPU when there is one.
+
+    Built from the checkpoint alone: its hyperparameters, its weights and (for a transformer) the backbone config
+    and tokenizer it carries, so it loads offline on a machine that never saw the backbone.
+    """
     import torch
 
     from .models import TextClassifier
 
     device = "cuda" if torch.cuda.is_available() else "cpu"
-    model = TextClassifier.load_from_checkpoint(best_checkpoint(run_dir), map_location=device)
-    return model.eval()
+    path = best_checkpoint(run_dir)
+    checkpoint = torch.load(path, map_location=device, weights_only=False)  # our own file: it holds the tokenizer
+    if "encoder_files" not in checkpoint and checkpoint["hyper_parameters"].get("encoder") == "transformer":
+        # Older checkpoints carry no tokenizer: fall back to loading the backbone from the hub or its folder.
+        return TextClassifier.load_from_checkpoint(path, map_location=device).eval()
+    # Only the constructor's arguments (LightningCLI also stores `_instantiator`); scoring needs no compiled graph.
+    known = inspect.signature(TextClassifier).parameters
+    hparams = {k: v for k, v in checkpoint["hyper_parameters"].items() if k in known} | {"compile": False}
+    model = TextClassifier(**hparams, encoder_files=checkpoint.get("encoder_files"))
+    model.load_state_dict(checkpoint["state_dict"])
+    return model.to(device).eval()
 
 
 def data_module(config: dict, model):

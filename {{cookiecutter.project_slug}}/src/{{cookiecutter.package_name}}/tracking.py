@@ -12,6 +12,8 @@ from typing import Literal
 
 from lightning.pytorch.utilities import rank_zero_info
 
+from .metrics import per_class
+
 
 @dataclass
 class Tracking:
@@ -23,6 +25,7 @@ class Tracking:
     tags: list[str] = field(default_factory=list)
     log_model: bool = False
     mode: Literal["auto", "online", "offline"] = "auto"
+    group: str | None = None  # W&B run group: a sweep puts its trials and final run in one
 
 
 def has_wandb_key() -> bool:
@@ -59,31 +62,21 @@ def loggers(cfg: Tracking, run_dir: Path, run_name: str) -> list:
 
     offline = is_offline(cfg)
     rank_zero_info(f"tracking: W&B {'offline' if offline else 'online'}, project {cfg.project}")
-    return [
-        WandbLogger(
-            project=cfg.project,
-            entity=cfg.entity,
-            name=run_name,
-            id=run_id(run_dir),
-            resume="allow",
-            save_dir=str(run_dir),
-            offline=offline,
-            tags=cfg.tags,
-            log_model=cfg.log_model and not offline,
-        )
-    ]
-
-
-def per_class(confusion: list[list[int]], labels: list[str]) -> list[dict]:
-    """Precision, recall, F1 and support of each class from a confusion matrix (rows gold, columns predicted)."""
-    rows = []
-    for i, label in enumerate(labels):
-        tp, support = confusion[i][i], sum(confusion[i])
-        predicted = sum(row[i] for row in confusion)
-        precision, recall = tp / predicted if predicted else 0.0, tp / support if support else 0.0
-        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-        rows.append({"label": label, "precision": precision, "recall": recall, "f1": f1, "support": support})
-    return rows
+    logger = WandbLogger(
+        project=cfg.project,
+        entity=cfg.entity,
+        name=run_name,
+        group=cfg.group,
+        id=run_id(run_dir),
+        resume="allow",
+        save_dir=str(run_dir),
+        offline=offline,
+        tags=cfg.tags,
+        log_model=cfg.log_model and not offline,
+    )
+    # Lightning always passes `anonymous` to wandb.init, and wandb then warns that the setting has no effect.
+    logger._wandb_init.pop("anonymous", None)
+    return [logger]
 
 
 def finish(trainer, model, cfg: Tracking, run_config: dict, manifest: dict) -> None:
@@ -103,7 +96,7 @@ def finish(trainer, model, cfg: Tracking, run_config: dict, manifest: dict) -> N
         return
     labels = list(model.hparams.labels)
     run.config.update({"run": run_config, "seed": manifest["seed"], "git": manifest["git"]}, allow_val_change=True)
-    table = per_class(confusion, labels)
+    table = [{"label": label, **scores} for label, scores in per_class(confusion, labels).items()]
     run.log(
         {
             "test/per_class": wandb.Table(columns=list(table[0]), data=[list(r.values()) for r in table]),
@@ -113,7 +106,9 @@ def finish(trainer, model, cfg: Tracking, run_config: dict, manifest: dict) -> N
             ),
         }
     )
-    folder = Path(run.dir).parent
+    folder, url = Path(run.dir).parent, run.url
     wandb.finish()
     if is_offline(cfg):
         print(f"W&B run saved offline; upload it with: wandb sync {folder}")
+    elif url:  # quiet.py silences wandb's own lines (WANDB_SILENT): this is the one worth keeping
+        print(f"W&B run: {url}")
