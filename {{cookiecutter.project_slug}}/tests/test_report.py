@@ -13,17 +13,20 @@ import pytest
 from PIL import Image
 
 from {{ cookiecutter.package_name }}.cli import main as cli
-from {{ cookiecutter.package_name }}.report import classification_metrics, report
+from {{ cookiecutter.package_name }}.formats import fmt_ci, fmt_int, fmt_pct, fmt_points
+from {{ cookiecutter.package_name }}.metrics import classification_metrics
+from {{ cookiecutter.package_name }}.report import report
 from {{ cookiecutter.package_name }}.runs import epoch_history
 from {{ cookiecutter.package_name }}.train import train
-from {{ cookiecutter.package_name }}.writeup import fmt_int, fmt_pct, replace_block, update_blocks
+from {{ cookiecutter.package_name }}.writeup import replace_block, update_blocks
 
 from .conftest import LABELS, make_rows, write_csv
 
 PROJECT = Path(__file__).resolve().parents[1]
 KEYS = {
     "project", "run", "task", "dataset", "split", "seed", "model", "metrics", "per_class", "confusion_matrix",
-    "baselines", "config", "git", "versions", "hardware", "train_wall_seconds", "figures", "links",
+    "baselines", "config", "git", "versions", "hardware", "train_wall_seconds", "figures", "links", "display",
+    "intervals", "significance", "calibration", "slices", "invariance", "published", "seeds", "sweep",
 }  # fmt: skip
 PERCENT = re.compile(r"\d+\.\d%")
 
@@ -87,7 +90,7 @@ def test_metrics_json_has_the_schema_and_reproduces_the_test_metrics(project):
     base = json.loads((project / "runs" / "base" / "test_metrics.json").read_text())
     assert m["baselines"]["bow"]["macro_f1"] == base["test/f1_macro"]
     assert m["baselines"]["majority"]["accuracy"] == pytest.approx(6 / 18)
-    assert m["model"] == {"encoder": "bow", "backbone": None} and m["seed"] == 0
+    assert m["model"] == {"encoder": "bow", "backbone": None, "word_ngrams": 2, "char_ngrams": 0} and m["seed"] == 0
     assert m["config"]["model"]["num_buckets"] == 4096 and m["versions"]["torch"] and m["hardware"]["platform"]
     assert m["train_wall_seconds"] >= 0
     assert m["links"]["writeup"].startswith("https://") and m["links"]["repo"].startswith("https://github.com/")
@@ -130,6 +133,7 @@ def test_pages_and_pitch_show_exactly_the_numbers_of_metrics_json(project):
     fractions = [*m["metrics"].values(), m["baselines"]["bow"]["accuracy"], m["baselines"]["bow"]["macro_f1"]]
     fractions += list(m["baselines"]["majority"].values())
     fractions += [v for c in m["per_class"].values() for k, v in c.items() if k != "support"]
+    fractions += [m["calibration"]["ece"], m["invariance"]["unchanged"], *(s["accuracy"] for s in m["slices"])]
     allowed = {fmt_pct(v) for v in fractions}
     pages = {p.name: p.read_text() for p in (docs / "index.md", docs / "results.md", docs / "model-card.md")}
     pitch = block((project / "README.md").read_text(), "pitch")
@@ -148,6 +152,18 @@ def test_pages_and_pitch_show_exactly_the_numbers_of_metrics_json(project):
     for heading in ("Intended use", "Data", "Metrics", "Limitations", "Ethical considerations"):
         assert f"\n## {heading}\n" in pages["model-card.md"]
     assert "Sample data" not in pitch + "".join(pages.values())  # local data: no sample warning
+    for key in ("accuracy", "macro_f1"):  # every headline number carries its interval, as metrics.json has it
+        shown, interval = fmt_pct(m["metrics"][key]), fmt_ci(m["intervals"][key])
+        name = {"accuracy": "accuracy", "macro_f1": "macro-F1"}[key]
+        for text in (block(pages["index.md"], "summary"), pitch):
+            assert f"**{shown} {name}** (95% CI {interval})" in text
+        assert f"{shown} (95% CI {interval})" in pages["model-card.md"]
+        for text in (block(pages["index.md"], "results"), pages["results.md"]):  # the table: `95% CI` in its header
+            assert f"{shown} ({interval})" in text and "(95% CI)" in text
+    gain = m["significance"]["bow"]["macro_f1"]
+    stated = f"{fmt_points(gain['difference'])} macro-F1 points compared with the bag of n-grams"
+    stated += f" (95% CI {fmt_ci(gain, points=True)})"
+    assert stated in block(pages["index.md"], "summary")
 
 
 def test_rerunning_the_report_keeps_the_authors_prose(project, tmp_path):

@@ -1,33 +1,21 @@
 """The two fully generated pages of the write-up: docs/results.md and docs/model-card.md, from metrics.json."""
 
-from collections import Counter
-
 import yaml
 
-from .writeup import (
-    GENERATED,
-    code,
-    comparison_table,
+from .formats import (
     describe_model,
+    fmt_ci,
     fmt_int,
+    fmt_mean_std,
+    fmt_p,
     fmt_pct,
+    fmt_points,
     fmt_seconds,
-    mistakes_table,
-    on_test,
-    sample_admonition,
+    hardware_line,
 )
+from .writeup import GENERATED, code, comparison_table, mistakes_table, on_test, sample_admonition, with_ci
 
 SHOWN_MISTAKES = 10
-
-
-def hardware_line(hw: dict) -> str:
-    """'1 × NVIDIA H100 (79.2 GiB)' or 'CPU (x86_64)'."""
-    if not hw:
-        return "unrecorded hardware"
-    gpus = Counter((g["name"], g["memory_gib"]) for g in hw.get("gpus") or [])
-    if gpus:
-        return ", ".join(f"{n} × {name} ({memory} GiB)" for (name, memory), n in gpus.items())
-    return f"CPU ({hw.get('cpu') or 'unknown'})"
 
 
 def git_line(git: dict) -> str:
@@ -54,10 +42,68 @@ def per_class_table(m: dict) -> str:
     return "| topic | precision | recall | F1 | support |\n|---|---:|---:|---:|---:|\n" + rows
 
 
+def significance_table(m: dict) -> str:
+    """Each baseline against this model on the same test examples: differences with paired bootstrap intervals and
+    the exact McNemar test of the accuracies."""
+    names = {"bow": "bag-of-n-grams baseline", "majority": "majority class"}
+    rows = ""
+    for key, comparison in (m.get("significance") or {}).items():
+        acc, f1, test = comparison["accuracy"], comparison["macro_f1"], comparison["mcnemar"]
+        rows += (
+            f"| {names.get(key, key)} | {fmt_points(acc['difference'])} ({fmt_ci(acc, points=True)}) "
+            f"| {fmt_points(f1['difference'])} ({fmt_ci(f1, points=True)}) | {fmt_p(test['p_value'])} "
+            f"({test['only_model_right']} vs {test['only_baseline_right']}) |\n"
+        )
+    if not rows:
+        return "No baseline was compared on the same examples.\n"
+    return (
+        "How much better this model is than each baseline, in percentage points, on the same test examples. The "
+        "intervals come from a paired bootstrap (the same resampled tweets scored by both models, 1,000 resamples, "
+        "seed 0); the p-value is the exact McNemar test of the two accuracies (in brackets: the examples only this "
+        "model gets right vs. only the baseline gets right).\n\n"
+        "| baseline | accuracy gain (95% CI) | macro-F1 gain (95% CI) | McNemar |\n|---|---:|---:|---:|\n" + rows
+    )
+
+
+def seeds_table(m: dict) -> str:
+    """The test scores of each seed of the run's group, with the mean and standard deviation."""
+    seeds = m.get("seeds")
+    if not seeds:
+        return (
+            "One seed: another seed moves the numbers too. `make train SEEDS=3` trains three as one group and this "
+            "page then shows their spread.\n"
+        )
+    rows = "".join(f"| {code(r['run'])} | {r['seed']} |\n" for r in seeds["runs"])
+    return (
+        f"{len(seeds['runs'])} seeds of the same config: accuracy {fmt_mean_std(seeds['accuracy'])}, macro-F1 "
+        f"{fmt_mean_std(seeds['macro_f1'])} (mean ± standard deviation over the seeds). The headline is run "
+        f"{code(seeds['selected'])}, picked by validation macro-F1, not by its test score.\n\n"
+        "| run | seed |\n|---|---:|\n" + rows
+    )
+
+
+def slices_table(m: dict) -> str:
+    """Accuracy with its interval on slices of the test set, and the invariance check."""
+    rows = "".join(
+        f"| {s['name']} | {fmt_int(s['examples'])} | {fmt_pct(s['accuracy'])} ({fmt_ci(s)}) |\n"
+        for s in m.get("slices") or []
+    )
+    inv = m.get("invariance") or {}
+    if inv.get("checked"):
+        note = " (mentions and links are normalised before the model sees them)" if m["config"].get("data", {}).get(
+            "normalize", True) else ""  # fmt: skip
+        invariance = (
+            f"\nOther user names and links in the {fmt_int(inv['checked'])} test texts that have any leave "
+            f"{fmt_pct(inv['unchanged'])} of the predictions unchanged{note}.\n"
+        )
+    else:
+        invariance = "\nNo test text has a user name or a link to swap.\n"
+    return "| slice | examples | accuracy (95% CI) |\n|---|---:|---:|\n" + rows + invariance
+
+
 def results_page(m: dict, mistakes: list[dict]) -> str:
     """docs/results.md: every number of the run, its figures, its worst mistakes, and how to reproduce it."""
     cfg = m["config"]
-    versions = " · ".join(f"{k} {v}" for k, v in (m["versions"] or {}).items()) or "not recorded"
     config_yaml = yaml.safe_dump(cfg, sort_keys=False, allow_unicode=True).rstrip()
     indented = "\n".join(f"    {line}" for line in ("```yaml", *config_yaml.splitlines(), "```"))
     return f"""{GENERATED.format(run=m["run"])}
@@ -71,6 +117,12 @@ macro-F1.
 {comparison_table(m)}
 Weighted-F1 of this model: {fmt_pct(m["metrics"]["weighted_f1"])}.
 
+## Against the baselines
+
+{significance_table(m)}
+## Seeds
+
+{seeds_table(m)}
 ## Per topic
 
 {per_class_table(m)}
@@ -82,6 +134,18 @@ Rows are the true topics, columns the predicted ones; each row shows where that 
 
 ![Row-normalised confusion matrix on the test set](assets/figures/confusion_matrix.svg)
 
+## Calibration
+
+Expected calibration error {fmt_pct((m.get("calibration") or {}).get("ece"))}: on average over 15 confidence bins, the
+gap between how confident the model is and how often it is right. Bars under the diagonal are over-confident.
+
+![Reliability diagram](assets/figures/reliability.svg)
+
+## Slices
+
+Accuracy on parts of the test set that behave differently in tweets; small slices have wide intervals.
+
+{slices_table(m)}
 ## Learning curves
 
 Loss and macro-F1 per epoch on the training and validation sets; the dashed line marks the selected checkpoint.
@@ -100,7 +164,7 @@ the model's errors, some are debatable or wrong labels: both are worth reading.
 - **Seed:** {m["seed"]}
 - **Git commit:** {git_line(m["git"])}
 - **Training wall time:** {fmt_seconds(m["train_wall_seconds"])} on {hardware_line(m["hardware"])}
-- **Versions:** {versions}
+- **Versions:** {m["display"]["versions"]}
 
 Save the resolved config below as `config.yaml` and run `make train ARGS="--config config.yaml --run_name again"`;
 the metrics of this run are also in [metrics.json](assets/metrics.json).
@@ -135,7 +199,7 @@ def model_card_page(m: dict) -> str:
 {sample_admonition(m)}## Model details
 
 - **Task:** {m["task"]} of English tweets into {len(labels)} topics: {", ".join(code(label) for label in labels)}.
-- **Model:** {describe_model(m)} with a linear classification head, trained with cross-entropy
+- **Model:** {describe_model(m["model"])} with a linear classification head, trained with cross-entropy
   (run {code(m["run"])}, seed {m["seed"]}).
 - **Trained on:** {hardware_line(m["hardware"])} in {fmt_seconds(m["train_wall_seconds"])}.
 - **Code:** {m["links"]["repo"] or "this repository"}, commit {git_line(m["git"])}.
@@ -168,11 +232,13 @@ are on the [results page](results.md).
 
 ## Limitations
 
-{sample}- One test set and one seed: there is no confidence interval, and another seed or split moves the numbers.
+{sample}- One test set: accuracy {with_ci(m, "accuracy")} and macro-F1 {with_ci(m, "macro_f1")} are 95% bootstrap
+  intervals over its examples; another seed or split moves the numbers (see the results page).
 - The weakest topic, {code(weakest)}, is where the model is least reliable; topics overlap (a sports business story
   fits two labels) and a single label hides that.
 - Language changes: slang, events and hashtags of the training period age, and accuracy drops on newer tweets.
-- The class probabilities are not calibrated: a confident answer is not right as often as its confidence says.
+- The class probabilities are not calibrated by design (expected calibration error
+  {fmt_pct((m.get("calibration") or {}).get("ece"))}): read a confidence as a ranking, not as a probability.
 {truncation}
 ## Ethical considerations
 

@@ -8,62 +8,19 @@ reports/<run>/learning_curves.csv   the merged per-epoch log the curves are draw
 reports/latest                      -> the newest report
 """
 
-import argparse
-import csv
-import io
 import shutil
-from collections import Counter
 from datetime import datetime
 from pathlib import Path
 
-from . import figures, runs
-from .files import point_link, write_json, write_text
+from . import evaluation, figures, fingerprint, runs, sweep_report
+from .checks import whole
+from .errors import ArgumentParser
+from .files import point_link, write_csv, write_json, write_text
+from .formats import fmt_pct
 from .pages import model_card_page, results_page
-from .tracking import per_class as per_class_scores
-from .writeup import fmt_pct, pitch_block, results_block, site_info, summary_block, update_blocks
+from .writeup import display_block, pitch_block, results_block, site_info, summary_block, update_blocks
 
-FIGURES = ("confusion_matrix", "learning_curves", "per_class_f1")
-
-
-def classification_metrics(gold: list[int], pred: list[int], labels: list[str]) -> dict:
-    """Accuracy, macro/weighted F1, per-class precision/recall/F1/support and the confusion matrix.
-
-    Macro-F1 averages over the classes that occur in `gold` or `pred`, like torchmetrics does during training, so
-    the report reproduces the test metrics of the run.
-    """
-    k = len(labels)
-    matrix = [[0] * k for _ in range(k)]
-    for g, p in zip(gold, pred, strict=True):
-        matrix[g][p] += 1
-    per_class = {row.pop("label"): row for row in per_class_scores(matrix, labels)}
-    f1s = [c["f1"] for i, c in enumerate(per_class.values()) if c["support"] or any(row[i] for row in matrix)]
-    n = len(gold)
-    return {
-        "accuracy": sum(matrix[i][i] for i in range(k)) / n if n else 0.0,
-        "macro_f1": sum(f1s) / len(f1s) if f1s else 0.0,
-        "weighted_f1": sum(c["f1"] * c["support"] for c in per_class.values()) / n if n else 0.0,
-        "per_class": per_class,
-        "matrix": matrix,
-    }
-
-
-def majority_baseline(train: list[int], test: list[int], labels: list[str]) -> dict:
-    """Always predict the most frequent training label: the floor any model must clear."""
-    top = Counter(train).most_common(1)[0][0]
-    scores = classification_metrics(test, [top] * len(test), labels)
-    return {"accuracy": scores["accuracy"], "macro_f1": scores["macro_f1"]}
-
-
-def predict_probs(model, dm) -> list[list[float]]:
-    """Class probabilities for every test example, in order."""
-    import torch
-
-    out = []
-    with torch.inference_mode():
-        for batch in dm.test_dataloader():
-            inputs = {k: v.to(model.device) for k, v in batch.items() if k != "labels"}
-            out += model(inputs).float().softmax(-1).cpu().tolist()
-    return out
+FIGURES = ("confusion_matrix", "learning_curves", "per_class_f1", "reliability")
 
 
 def wall_seconds(manifest: dict | None) -> float | None:
@@ -80,21 +37,13 @@ def best_epoch(history: list[dict]) -> int | None:
     return max(scored, key=lambda h: h["val/f1_macro"])["epoch"] if scored else None
 
 
-def csv_text(header: list[str], rows: list[list]) -> str:
-    """Rows as CSV text (quoted where needed), for an atomic write."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(header)
-    writer.writerows(rows)
-    return buffer.getvalue()
-
-
 def build_metrics(
     *, info: dict, run_dir: Path, config: dict, manifest: dict, dm, scores: dict, majority: dict, bow: dict | None
 ) -> dict:
     """The metrics.json document (its keys are read by the kit's showcase gallery: keep them)."""
     manifest = manifest or {}
     model = config.get("model", {})
+    bow_keys = ("word_ngrams", "char_ngrams") if model.get("encoder") == "bow" else ()
     return {
         "project": info["project"],
         "run": run_dir.name,
@@ -104,12 +53,15 @@ def build_metrics(
             "source": dm.hparams.source,
             "is_sample": dm.hparams.source == "sample",
             "splits": {s: len(dm.splits[s]) for s in ("train", "validation", "test")},
+            "fingerprint": fingerprint.of_datamodule(dm),
+            "warnings": list(dm.warnings),  # what the data cannot support (data.check_splits): shown with the numbers
         },
         "split": "test",
         "seed": manifest.get("seed", config.get("seed_everything")),
         "model": {
             "encoder": model.get("encoder"),
             "backbone": model.get("backbone") if model.get("encoder") == "transformer" else None,
+            **{k: model.get(k) for k in bow_keys},
         },
         "metrics": {k: scores[k] for k in ("accuracy", "macro_f1", "weighted_f1")},
         "per_class": scores["per_class"],
@@ -153,34 +105,38 @@ def report(root: Path, runs_dir: Path, run: str | None = None, top_mistakes: int
     """Write the report of `run` (default: the latest) and update the write-up; return metrics.json's content."""
     run_dir = runs.resolve(runs_dir, run)
     config = runs.read_config(run_dir)
+    manifest = runs.read_json(run_dir / "manifest.json") or {}
     model = runs.load_model(run_dir)
     dm = runs.data_module(config, model)
+    fingerprint.check(manifest.get("data"), fingerprint.of_datamodule(dm), run_dir.name)
     labels = list(dm.labels)
     test = dm.splits["test"]
     print(f"report: {run_dir.name}: predicting {len(test)} test examples with its best checkpoint")
-    probs = predict_probs(model, dm)
-    gold = [label for _, label in test]
-    pred = [max(range(len(p)), key=p.__getitem__) for p in probs]
-    scores = classification_metrics(gold, pred, labels)
-    majority = majority_baseline([label for _, label in dm.splits["train"]], gold, labels)
+    ev = evaluation.evaluate(model, dm, runs_dir, run_dir, config)
+    scores, probs, pred = ev["scores"], ev["probs"], ev["pred"]
     history = runs.epoch_history(run_dir)
     info = site_info(root / "mkdocs.yml", root.resolve().name)
     metrics = build_metrics(
         info=info,
         run_dir=run_dir,
         config=config,
-        manifest=runs.read_json(run_dir / "manifest.json"),
+        manifest=manifest,
         dm=dm,
         scores=scores,
-        majority=majority,
-        bow=runs.bow_baseline(runs_dir, run_dir, config),
+        majority=ev["majority"],
+        bow=ev["bow"],
     )
+    metrics |= {key: ev[key] for key in ("intervals", "significance", "calibration", "slices", "invariance")}
+    metrics |= {"published": ev["published"], "seeds": evaluation.seed_group(runs_dir, manifest)}
+    metrics["display"] = display_block(metrics)
 
     out = root / "reports" / run_dir.name
     note = "sample data, not real tweets" if metrics["dataset"]["is_sample"] else ""
     figures.confusion_matrix(labels, scores["matrix"], out / "figures" / "confusion_matrix", note)
     figures.learning_curves(history, out / "figures" / "learning_curves", best_epoch(history), note)
     figures.per_class_f1(scores["per_class"], out / "figures" / "per_class_f1", scores["macro_f1"], note)
+    figures.reliability(metrics["calibration"], out / "figures" / "reliability", note)
+    metrics["sweep"] = sweep_report.summary(run_dir, out / "figures")  # None unless a sweep chose this run's config
 
     rows = [
         {"text": text, "gold": labels[g], "predicted": labels[p], "confidence": probs[i][p], "probs": probs[i]}
@@ -189,17 +145,17 @@ def report(root: Path, runs_dir: Path, run: str | None = None, top_mistakes: int
     mistakes = sorted((r for r in rows if r["gold"] != r["predicted"]), key=lambda r: (-r["confidence"], r["text"]))
     mistakes = mistakes[:top_mistakes]
     columns = ["text", "gold", "predicted", "confidence"]
-    write_text(out / "errors.csv", csv_text(columns, [[r[c] for c in columns] for r in mistakes]))
+    write_csv(out / "errors.csv", columns, [[r[c] for c in columns] for r in mistakes])
     header = [*columns, *(f"p({label})" for label in labels)]
-    write_text(out / "predictions.csv", csv_text(header, [[r[c] for c in columns] + r["probs"] for r in rows]))
+    write_csv(out / "predictions.csv", header, [[r[c] for c in columns] + r["probs"] for r in rows])
     keys = sorted({k for h in history for k in h if k != "epoch"})
-    curves = [[h["epoch"], *(h.get(k) for k in keys)] for h in history]
-    write_text(out / "learning_curves.csv", csv_text(["epoch", *keys], curves))
+    write_csv(out / "learning_curves.csv", ["epoch", *keys], [[h["epoch"], *(h.get(k) for k in keys)] for h in history])
     write_json(out / "metrics.json", metrics)
     point_link(root / "reports" / "latest", out)
 
     for warning in write_docs(root, out, metrics, mistakes):
         print(f"warning: {warning}")
+    sweep_report.add_section(root / "docs", out, metrics)
     m = metrics["metrics"]
     print(
         f"report: {out}/\n  accuracy {fmt_pct(m['accuracy'])}, macro-F1 {fmt_pct(m['macro_f1'])}, "
@@ -211,7 +167,7 @@ def report(root: Path, runs_dir: Path, run: str | None = None, top_mistakes: int
 
 def main(argv: list[str]) -> None:
     """`report [--run NAME] [--root DIR] [--runs_dir DIR] [--errors N]`."""
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog=f"{__package__} report", description="metrics.json, figures and write-up pages from a run"
     )
     parser.add_argument("--run", default=None, help="run folder name in runs/ (default: runs/latest)")
@@ -219,5 +175,6 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--runs_dir", "--runs-dir", default=None, help="where the runs are (default: ROOT/runs)")
     parser.add_argument("--errors", type=int, default=50, help="how many confident mistakes errors.csv keeps")
     args = parser.parse_args(argv)
+    whole("errors", args.errors, minimum=0, example=50)
     root = Path(args.root)
     report(root, Path(args.runs_dir) if args.runs_dir else root / "runs", args.run, args.errors)

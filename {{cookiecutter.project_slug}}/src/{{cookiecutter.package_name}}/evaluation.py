@@ -1,0 +1,66 @@
+"""Everything `report` measures on the test split beyond the scores: intervals, baselines compared on the same
+examples, calibration, slices, invariance, the spread over seeds and the published reference."""
+
+from pathlib import Path
+
+from . import metrics, references, runs, slices
+from .inference import argmax, predict_proba
+
+
+def evaluate(model, dm, runs_dir: Path, run_dir: Path, config: dict) -> dict:
+    """Score the model on `dm`'s test split and compare it with its baselines; the `metrics.json` parts it makes."""
+    labels, k = list(dm.labels), len(dm.labels)
+    texts = [text for text, _ in dm.splits["test"]]
+    gold = [label for _, label in dm.splits["test"]]
+    probs = predict_proba(model, texts)
+    pred = [argmax(p) for p in probs]
+    train = [label for _, label in dm.splits["train"]]
+    majority = metrics.majority_baseline(train, gold, labels)
+    top = max(set(train), key=train.count)
+    significance = {"majority": metrics.compare(gold, pred, [top] * len(gold), k)}
+    bow = runs.bow_baseline(runs_dir, run_dir, config)
+    if bow:
+        baseline = runs.load_model(Path(runs_dir) / bow["run"])
+        significance["bow"] = metrics.compare(gold, pred, [argmax(p) for p in predict_proba(baseline, texts)], k)
+
+    def labels_of(batch: list[str]) -> list[int]:
+        return [argmax(p) for p in predict_proba(model, batch)]
+
+    confidence = [p[i] for p, i in zip(probs, pred, strict=True)]
+    correct = [g == p for g, p in zip(gold, pred, strict=True)]
+    return {
+        "probs": probs,
+        "pred": pred,
+        "scores": metrics.classification_metrics(gold, pred, labels),
+        "majority": majority,
+        "bow": bow,
+        "intervals": metrics.confidence_intervals(gold, pred, k),
+        "significance": significance,
+        "calibration": metrics.calibration(confidence, correct),
+        "slices": slices.slice_accuracy(texts, gold, pred),
+        "invariance": slices.invariance(texts, pred, labels_of),
+        "published": references.published(config.get("data", {}).get("reference")),
+    }
+
+
+def seed_group(runs_dir: Path, manifest: dict) -> dict | None:
+    """Mean and standard deviation of the test scores over the runs trained as one group of seeds, or None."""
+    group = manifest.get("group")
+    if not group:
+        return None
+    members = []
+    for other in sorted(Path(runs_dir).iterdir()):
+        other_manifest = runs.read_json(other / "manifest.json") if not other.is_symlink() else None
+        test = runs.read_json(other / "test_metrics.json")
+        if other_manifest and other_manifest.get("group") == group and test and test.get("checkpoint"):
+            members.append({"run": other.name, "seed": other_manifest.get("seed"), **test})
+    if len(members) < 2:
+        return None
+    selected = max(members, key=lambda m: (m.get("best_val_f1_macro") or 0.0, -m["seed"]))
+    return {
+        "group": group,
+        "runs": [{"run": m["run"], "seed": m["seed"]} for m in members],
+        "selected": selected["run"],
+        "accuracy": metrics.mean_std([m["test/acc"] for m in members]),
+        "macro_f1": metrics.mean_std([m["test/f1_macro"] for m in members]),
+    }
