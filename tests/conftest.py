@@ -9,6 +9,9 @@ import pytest
 
 KIT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
+# The Try it page's npm packages, installed once by `make npm` (`make test` runs it): baked projects' `make docs` and
+# their tests/test_demo.py use them rather than running `npm ci` (the network) in every project.
+os.environ.setdefault("NODE_MODULES", str(KIT / "build" / "npm" / "node_modules"))
 
 
 def files_of(project: Path) -> set[str]:
