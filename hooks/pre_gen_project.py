@@ -11,15 +11,8 @@ import sys
 
 # Rendered by cookiecutter; tojson inside a raw string keeps this file valid Python before rendering (ruff lints it)
 # and escapes every quote an answer may contain.
-ANSWERS = json.loads(r"""{{ cookiecutter | tojson }}""")
-
-# Modules the generated project imports or installs: a package with one of these names would shadow it.
-DEPENDENCY_MODULES = {
-    "torch", "lightning", "pytorch_lightning", "torchmetrics", "transformers", "tokenizers", "datasets",
-    "huggingface_hub", "safetensors", "wandb", "tweepy", "requests", "matplotlib", "numpy", "pandas", "pyarrow",
-    "yaml", "jsonargparse", "dotenv", "tqdm", "mkdocs", "material", "pytest", "responses", "ruff", "sklearn",
-    "scipy", "fasttext", "cookiecutter", "setuptools", "pip", "wheel", "tests", "docs", "configs", "src",
-}  # fmt: skip
+RENDERED = r"""{{ cookiecutter | tojson }}"""
+ANSWERS = {} if RENDERED.startswith("{" * 2) else json.loads(RENDERED)  # unrendered: imported by the kit's tests
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9._-]{0,99}$")
 PACKAGE = re.compile(r"^[a-z_][a-z0-9_]*$")
@@ -28,8 +21,19 @@ EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]{2,}$")
 GITHUB_USER = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$")
 
 
-def package_problems(pkg: str) -> list[str]:
-    """What is wrong with a package name, if anything."""
+def derived_package(slug: str, reserved: set[str]) -> str:
+    """The package_name cookiecutter.json derives from a slug (the same Jinja, in Python): always a valid name."""
+    pkg = slug.replace("-", "_").replace(".", "_")
+    pkg = f"project_{pkg}" if pkg[:1].isdigit() else pkg
+    return f"{pkg}_classifier" if pkg in reserved else pkg
+
+
+def package_problems(pkg: str, reserved: set[str]) -> list[str]:
+    """What is wrong with a package name, if anything (`reserved`: cookiecutter.json's `_reserved_package_names`).
+
+    Reserved: Python keywords, standard-library modules and what the project imports or installs (a package of that
+    name would shadow it). cookiecutter.json keeps the list, so the package_name it derives never lands here.
+    """
     if not PACKAGE.match(pkg):
         return [
             f"package_name {pkg!r} is not a valid Python package name: use lowercase letters, digits and '_', "
@@ -37,7 +41,7 @@ def package_problems(pkg: str) -> list[str]:
         ]
     if keyword.iskeyword(pkg) or keyword.issoftkeyword(pkg):
         return [f"package_name {pkg!r} is a Python keyword: pick another name, e.g. '{pkg}_model'."]
-    if pkg in sys.stdlib_module_names or pkg in DEPENDENCY_MODULES:
+    if pkg in sys.stdlib_module_names or pkg in reserved:
         return [
             f"package_name {pkg!r} would shadow the module {pkg!r} the project needs: pick another name, "
             f"e.g. '{pkg}_classifier'."
@@ -62,8 +66,9 @@ def problems(a: dict[str, str]) -> list[str]:
             "or '.', starting with a letter or digit, e.g. project_slug='tweet-topic-classifier'."
         )
     # A bad slug also spoils the names derived from it: report that one mistake once.
-    if slug_ok or pkg != slug.replace("-", "_"):
-        out += package_problems(pkg)
+    reserved = set(a.get("_reserved_package_names", []))
+    if slug_ok or pkg != derived_package(slug, reserved):
+        out += package_problems(pkg, reserved)
     if not EMAIL.match(a["email"]):
         out.append(f"email {a['email']!r} is not an email address: use the form name@example.com.")
     if not GITHUB_USER.match(a["github_username"]):

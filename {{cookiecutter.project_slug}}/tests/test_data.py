@@ -118,8 +118,9 @@ def test_empty_split_unknown_label_and_unseen_label_are_refused(data_dir):
     write_csv(data_dir / "test.csv", make_rows(2, 9))
     assert "'birds'" in bad(data_dir, "validation", [{"text": "tweet tweet", "label": "birds"}])
     write_csv(data_dir / "validation.csv", make_rows(2, 8))
-    only_cats = [r for r in make_rows(6, 1) if r["label"] == "cats"]
-    assert "never in train" in bad(data_dir, "train", only_cats)
+    no_fish = [r for r in make_rows(6, 1) if r["label"] != "fish"]
+    assert "labels ['fish'] occur in validation/test but never in train" in bad(data_dir, "train", no_fish)
+    assert "train has a single class ['cats']" in bad(data_dir, "train", [r for r in no_fish if r["label"] == "cats"])
 
 
 def test_empty_texts_dropped_and_leakage_dropped_on_request(data_dir):

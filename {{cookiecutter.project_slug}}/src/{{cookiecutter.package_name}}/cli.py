@@ -3,16 +3,25 @@
 Every mistake a user can fix ends as one line on stderr and exit code 2, never a traceback.
 """
 
+import errno
 import sys
 
 from .errors import UserError
 
+# OS errors a user can fix (a folder they cannot write, a full disk): one line naming the path, like a UserError.
+USER_OS_ERRORS = {errno.EACCES, errno.EPERM, errno.ENOSPC, errno.EROFS, errno.EDQUOT, errno.ENOTDIR, errno.EISDIR}
+
 USAGE = """usage: {{ cookiecutter.package_name }} COMMAND [options]
 
 commands:
-  train     fit, then test the best checkpoint (LightningCLI options: --config, --data.*, --model.*, --trainer.*)
+  train     fit, then test the best checkpoint (LightningCLI options: --config, --data.*, --model.*, --trainer.*);
+            --seeds N trains N seeds as one group; a transformer run also trains the bag-of-n-grams baseline
   report    metrics.json, figures and write-up pages from a run
-  predict   label and class probabilities for --text or a file of texts{% if cookiecutter.dataset == "collected_tweets" %}
+  predict   label and class probabilities for --text or a file of texts
+  sweep     Optuna search over configs/sweep/<name>.yaml; trials are train runs; the best is trained and tested
+  export    the best checkpoint as ONNX (fp32 + int8), tokenizer, config and model card in exports/<run>/
+  push-model  upload exports/<run>/ to the Hugging Face Hub (HF_TOKEN)
+  verify    check every number on the pages against metrics.json and predictions.csv{% if cookiecutter.dataset == "collected_tweets" %}
   collect   gather labelled tweets with the X API v2 into data/collected/{% endif %}
 
 `COMMAND --help` lists the options of a command."""
@@ -21,9 +30,16 @@ commands:
 def run(command: str, args: list[str]) -> None:
     """Dispatch one command; imports are lazy so `--help` is instant."""
     if command == "train":
-        from .train import train
+        from .checks import config_files
+
+        config_files(args)  # before Lightning is imported: a preset-name typo is answered at once
+        from .train_many import main as train
 
         train(args)
+    elif command == "sweep":
+        from .sweep import main as sweep
+
+        sweep(args)
     elif command == "report":
         from .report import main as report
 
@@ -31,13 +47,24 @@ def run(command: str, args: list[str]) -> None:
     elif command == "predict":
         from .predict import main as predict
 
-        predict(args){% if cookiecutter.dataset == "collected_tweets" %}
+        predict(args)
+    elif command == "export":
+        from .export import main as export
+
+        export(args)
+    elif command == "push-model":
+        from .hub import main as push_model
+
+        push_model(args)
+    elif command == "verify":
+        from .verify import main as verify
+
+        verify(args){% if cookiecutter.dataset == "collected_tweets" %}
     elif command == "collect":
-        import argparse
-
         from . import collect
+        from .errors import ArgumentParser
 
-        parser = argparse.ArgumentParser(prog="{{ cookiecutter.package_name }} collect")
+        parser = ArgumentParser(prog="{{ cookiecutter.package_name }} collect")
         collect.add_arguments(parser)
         collect.main(parser.parse_args(args)){% endif %}
     else:
@@ -49,6 +76,9 @@ def main(argv: list[str] | None = None) -> None:
     """Console script entry point."""
     from dotenv import load_dotenv
 
+    from . import quiet
+
+    quiet.install()
     load_dotenv(".env")  # secrets (WANDB_API_KEY, TWITTER_BEARER_TOKEN) come from the environment or .env only
     argv = sys.argv[1:] if argv is None else argv
     try:
@@ -59,9 +89,21 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         print("interrupted: resume with `make train RESUME=last`", file=sys.stderr)
         sys.exit(130)
+    except OSError as err:
+        if err.errno not in USER_OS_ERRORS:
+            raise
+        where = f"{err.filename}: " if err.filename else ""
+        print(f"error: {where}{err.strerror}: free some space or fix its permissions, then retry.", file=sys.stderr)
+        sys.exit(2)
     except Exception as err:
+        name = type(err).__name__
+        if name == "ArgumentError":  # jsonargparse (`train`): a bad option or value, as one line, not its usage text
+            from .checks import argument_message
+
+            print(f"error: {argument_message(str(err))} (`{__package__} train --help` lists them)", file=sys.stderr)
+            sys.exit(2)
         # Lightning reports hardware mistakes (a GPU asked for where there is none) as MisconfigurationException.
-        if type(err).__name__ != "MisconfigurationException":
+        if name != "MisconfigurationException":
             raise
         print(f"error: {err} Use TRAINER=cpu (configs/trainer/cpu.yaml) or TRAINER=auto.", file=sys.stderr)
         sys.exit(2)

@@ -5,10 +5,12 @@ with labels as strings. Checks that apply to every source live in `data.py`.
 """
 
 import csv
+import io
 import json
 import random
 from collections import defaultdict
 from importlib import resources
+from importlib.util import find_spec
 from pathlib import Path
 
 from .errors import UserError
@@ -18,25 +20,66 @@ FORMATS = (".csv", ".jsonl", ".parquet")
 Example = tuple[str, str]
 
 
-def read_table(path: Path) -> list[dict]:
-    """Read a CSV, JSONL or Parquet file into a list of row dicts."""
+# Spreadsheets export long cells; csv's default limit (131,072 characters) would refuse a long text outright.
+csv.field_size_limit(2**31 - 1)
+DELIMITERS = (",", ";", "\t")  # Excel writes ';' where ',' is the decimal mark; a .csv may also hold tabs
+
+
+def decode(path: Path, encoding: str = "utf-8", other: str = "set data.encoding to its encoding, e.g. cp1252") -> str:
+    """The file's text; a UTF-8 byte-order mark (Excel's "CSV UTF-8") is dropped; a wrong encoding names the line.
+
+    `other` is the second way out the message offers (the first: re-save the file as UTF-8).
+    """
+    data = path.read_bytes()
+    codec = "utf-8-sig" if encoding.lower().replace("_", "-") in ("utf-8", "utf8") else encoding
+    try:
+        return data.decode(codec)
+    except UnicodeDecodeError as err:
+        line = data.count(b"\n", 0, err.start) + 1
+        raise UserError(
+            f"{path} line {line} is not {encoding} text (byte 0x{data[err.start]:02x}): re-save the file as UTF-8 "
+            f"(Excel: CSV UTF-8), or {other}."
+        ) from None
+
+
+def sniff_delimiter(header: str) -> str:
+    """The delimiter that splits the header line into the most columns (',' on a tie)."""
+    return max(DELIMITERS, key=lambda d: (len(next(csv.reader([header], delimiter=d), [])), d == ","))
+
+
+def read_table(path: Path, encoding: str = "utf-8") -> list[dict]:
+    """Read a CSV (any of DELIMITERS, optional BOM), JSONL or Parquet file into a list of row dicts."""
     if not path.is_file():
         raise UserError(f"data file {path} does not exist: check data.path in your config.")
     suffix = path.suffix.lower()
-    try:
-        if suffix == ".csv":
-            with path.open(newline="", encoding="utf-8") as f:
-                return list(csv.DictReader(f))
-        if suffix == ".jsonl":
-            with path.open(encoding="utf-8") as f:
-                return [json.loads(line) for line in f if line.strip()]
-        if suffix == ".parquet":
-            import pyarrow.parquet as pq
+    if suffix == ".parquet":
+        import pyarrow.parquet as pq
 
+        try:
             return pq.read_table(path).to_pylist()
-    except (csv.Error, json.JSONDecodeError, UnicodeDecodeError, OSError, ValueError) as err:
-        raise UserError(f"{path} is not a readable {suffix[1:]} file ({err}): fix or re-export it.") from None
-    raise UserError(f"{path} has an unsupported format: use one of {', '.join(FORMATS)}.")
+        except (OSError, ValueError) as err:
+            raise UserError(f"{path} is not a readable parquet file ({err}): fix or re-export it.") from None
+    if suffix not in FORMATS:
+        raise UserError(f"{path} has an unsupported format: use one of {', '.join(FORMATS)}.")
+    text = decode(path, encoding)
+    if suffix == ".jsonl":
+        rows = []
+        for number, line in enumerate(text.split("\n"), 1):  # not splitlines(): U+2028 may sit inside a text
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as err:
+                raise UserError(f"{path} line {number} is not JSON ({err.msg}): fix or remove that line.") from None
+            if not isinstance(row, dict):
+                raise UserError(f"{path} line {number} is not a JSON object: write one object per line.")
+            rows.append(row)
+        return rows
+    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=sniff_delimiter(text.split("\n", 1)[0]))
+    try:
+        return list(reader)
+    except csv.Error as err:
+        raise UserError(f"{path} line {reader.line_num} is not valid CSV ({err}): fix or re-export it.") from None
 
 
 def to_examples(rows: list[dict], text_column: str, label_column: str, where: str, names=None) -> list[Example]:
@@ -47,11 +90,15 @@ def to_examples(rows: list[dict], text_column: str, label_column: str, where: st
             "set data.text_column and data.label_column to the right names."
         )
     out = []
-    for row in rows:
-        label = row[label_column]
+    for number, row in enumerate(rows, 1):
+        text, label = row.get(text_column), row.get(label_column)  # a later JSONL row may lack a key
         if names is not None and isinstance(label, int):
-            label = names[label]
-        out.append(("" if row[text_column] is None else str(row[text_column]), str(label)))
+            # -1 is how hub data sets mark an unlabelled example: names[-1] would be a wrong label, silently.
+            label = names[label] if 0 <= label < len(names) else None
+        text = "" if text is None else str(text)
+        if text.strip() and (label is None or not str(label).strip()):
+            raise UserError(f"{where} row {number} has a text but no {label_column!r}: label it or remove the row.")
+        out.append((text, "" if label is None else str(label).strip()))
     return out
 
 
@@ -72,30 +119,35 @@ def stratified_split(examples: list[Example], fractions: tuple[float, float], se
     return out
 
 
-def load_sample() -> dict[str, list[Example]]:
-    """The sample data bundled with the project: short texts written for it, fixed splits."""
+def load_sample(splits=SPLITS) -> dict[str, list[Example]]:
+    """The sample data bundled with the project: short texts written for it, fixed splits (those in `splits`)."""
     folder = resources.files(__package__) / "sample_data"
     out = {}
-    for split in SPLITS:
+    for split in splits:
         with resources.as_file(folder / f"{split}.csv") as path:
             out[split] = to_examples(read_table(Path(path)), "text", "label", f"sample_data/{split}.csv")
     return out
 
 
-def load_local(path: str, text_column: str, label_column: str, fractions, seed: int) -> dict[str, list[Example]]:
-    """A folder with train/validation/test files (csv, jsonl or parquet), or one file split stratified."""
+def load_local(
+    path: str, text_column: str, label_column: str, fractions, seed: int, splits=SPLITS, encoding: str = "utf-8"
+) -> dict[str, list[Example]]:
+    """A folder with train/validation/test files (csv, jsonl or parquet), or one file split stratified.
+
+    Only the files of `splits` are opened: a sweep's trials leave the test file unread.
+    """
     root = Path(path)
     if root.is_file():
-        rows = to_examples(read_table(root), text_column, label_column, str(root))
+        rows = to_examples(read_table(root, encoding), text_column, label_column, str(root))
         return stratified_split(rows, fractions, seed)
     if not root.is_dir():
         raise UserError(f"data.path {root} does not exist: point it at a folder of split files or at one file.")
     out = {}
-    for split in SPLITS:
+    for split in splits:
         found = [root / f"{split}{ext}" for ext in FORMATS if (root / f"{split}{ext}").is_file()]
         if not found:
             raise UserError(f"{root} has no {split} file: add {split}.csv, {split}.jsonl or {split}.parquet.")
-        out[split] = to_examples(read_table(found[0]), text_column, label_column, str(found[0]))
+        out[split] = to_examples(read_table(found[0], encoding), text_column, label_column, str(found[0]))
     return out
 
 
@@ -120,9 +172,38 @@ def load_hub(hub_id: str, name, splits: dict, text_column: str, label_column: st
     return out
 
 
-def load_collected(path: str, fractions, seed: int) -> dict[str, list[Example]]:
-    """Tweets gathered by `collect`, split stratified and seeded."""
-    from .collect import load_collected as read_jsonl
+def read_collected_jsonl(path: Path) -> tuple[list[dict], int]:
+    """The rows of one JSONL file that have string id, text and label, and the number of unreadable lines."""
+    rows, bad = [], 0
+    # errors="replace": a kill can cut a multi-byte character; that line then fails to parse and is skipped
+    with path.open(encoding="utf-8", errors="replace") as f:
+        for line in f:
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError:
+                bad += 1
+                continue
+            if isinstance(row, dict) and all(isinstance(row.get(k), str) for k in ("id", "text", "label")):
+                rows.append(row)
+            else:
+                bad += 1
+    return rows, bad
 
-    rows = [(r["text"], r["label"]) for r in read_jsonl(path)]
+
+def load_collected(path: str, fractions, seed: int) -> dict[str, list[Example]]:
+    """Tweets gathered by `collect` (JSONL files in `path`), split stratified and seeded."""
+    folder = Path(path)
+    files = sorted(folder.glob("*.jsonl")) if folder.is_dir() else []
+    rows = [(row["text"], row["label"]) for file in files for row in read_collected_jsonl(file)[0]]
+    if not rows:
+        # Reading needs no X API client; only the hint depends on whether this project was baked with `collect`.
+        how = (
+            "run `make collect` first (it needs TWITTER_BEARER_TOKEN in .env)"
+            if find_spec(f"{__package__}.collect")
+            else "this project has no `collect` command (baked without dataset=collected_tweets): put JSONL files "
+            'of {"id", "text", "label"} there, or use data.source local with your own files.'
+        )
+        raise UserError(f"no collected tweets in {folder}: {how}")
     return stratified_split(rows, fractions, seed)

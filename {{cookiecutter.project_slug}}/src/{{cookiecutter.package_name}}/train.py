@@ -1,7 +1,8 @@
 """`train`: fit, then test the best checkpoint, all in one run folder `runs/<run>/`.
 
 runs/<run>/config.yaml        resolved config (no secrets: those only live in the environment)
-runs/<run>/manifest.json      seed, versions, git sha, hardware, command, start/end time
+runs/<run>/manifest.json      seed, versions, git sha, hardware, command, start/end time, data fingerprints,
+                              `warnings` (what the data cannot support, data.check_splits)
 runs/<run>/checkpoints/       best.ckpt (best validation macro-F1) and last.ckpt (every epoch, for resuming)
 runs/<run>/logs/attempt_N/    CSV metrics per epoch, one folder per (re)start
 runs/<run>/test_metrics.json  test metrics of best.ckpt
@@ -15,7 +16,7 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 from lightning.pytorch.loggers import CSVLogger
 
-from . import hardware, manifest, tracking
+from . import checks, fingerprint, hardware, manifest, tracking
 from .callbacks import ThroughputMeter
 from .data import TextDataModule
 from .errors import UserError
@@ -56,6 +57,7 @@ class PortfolioCLI(LightningCLI):
         parser.add_argument("--run_name", type=str | None, default=None, help="Run folder name (default: time).")
         parser.add_argument("--runs_dir", type=str, default="runs", help="Where run folders go.")
         parser.add_argument("--resume", type=str | None, default=None, help="'last' or a run name to continue.")
+        parser.add_argument("--group", type=str | None, default=None, help="Run group (several seeds of one config).")
         parser.add_argument(
             "--effective_batch_size",
             type=int | None,
@@ -64,9 +66,11 @@ class PortfolioCLI(LightningCLI):
         )
         parser.add_class_arguments(tracking.Tracking, "tracking")
         parser.link_arguments("data.labels", "model.labels")
+        parser.link_arguments("data.normalize", "model.normalize")  # the checkpoint knows how its texts were prepared
         parser.link_arguments("model.featurizer", "data.featurizer", apply_on="instantiate")
 
     def before_instantiate_classes(self) -> None:
+        checks.run_config(self.config)  # every value first: a mistake changes nothing
         runs_dir = Path(self.config.runs_dir)
         self.resume_ckpt = None
         if self.config.resume:
@@ -79,6 +83,7 @@ class PortfolioCLI(LightningCLI):
         hardware.check_and_adapt(self.config)
 
     def instantiate_trainer(self, **kwargs):
+        self.datamodule.setup()  # read and check the data before any logger creates the run folder
         attempt = len(list((self.run_dir / "logs").glob("attempt_*")))
         csv = CSVLogger(self.run_dir, name="logs", version=f"attempt_{attempt}")
         loggers = [csv, *tracking.loggers(self.config.tracking, self.run_dir, self.config.run_name)]
@@ -94,8 +99,18 @@ class PortfolioCLI(LightningCLI):
         return super().instantiate_trainer(logger=loggers, callbacks=callbacks, **kwargs)
 
 
-def train(args: list[str]) -> dict:
-    """Parse `args` like LightningCLI, fit (resuming when asked), test the best checkpoint, write the run files."""
+def _best_score(trainer) -> float | None:
+    """The validation macro-F1 of the kept checkpoint (it picks the headline run of a group of seeds)."""
+    score = trainer.checkpoint_callback.best_model_score if trainer.checkpoint_callback else None
+    return None if score is None else float(score)
+
+
+def train(args: list[str], callbacks: list | None = None) -> dict:
+    """Parse `args` like LightningCLI, fit (resuming when asked), test the best checkpoint, write the run files.
+
+    `callbacks` join the trainer's (a sweep's pruning callback). With data.read_test=false (a sweep's trials) there
+    is no test phase: val_metrics.json holds the same run summary without test metrics.
+    """
     cli = PortfolioCLI(
         TextClassifier,
         TextDataModule,
@@ -104,27 +119,34 @@ def train(args: list[str]) -> dict:
         save_config_callback=None,
         auto_configure_optimizers=False,
         seed_everything_default=0,
-        parser_kwargs={"prog": f"{__package__} train"},
+        parser_kwargs={"prog": f"{__package__} train", "exit_on_error": False},  # cli.py: one line, not the usage
+        trainer_defaults={"callbacks": list(callbacks or [])},
     )
     trainer, run_dir = cli.trainer, cli.run_dir
     hardware.preflight(trainer, cli.datamodule)
-    info = manifest.build(cli.config.seed_everything, cli.config.run_name)
+    info = manifest.build(cli.config.seed_everything, cli.config.run_name, fingerprint.of_datamodule(cli.datamodule))
+    info["group"] = cli.config.group
     if trainer.is_global_zero:
         write_text(run_dir / "config.yaml", cli.parser.dump(cli.config, skip_none=False))
-        point_link(run_dir.parent / "latest", run_dir)
     trainer.fit(cli.model, cli.datamodule, ckpt_path=cli.resume_ckpt)
     best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
-    results = trainer.test(cli.model, cli.datamodule, ckpt_path=best or None, verbose=False)[0]
+    tested = cli.datamodule.hparams.read_test  # false in a sweep's trials: they never see the test split
+    results = trainer.test(cli.model, cli.datamodule, ckpt_path=best or None, verbose=False)[0] if tested else {}
     test = {
         "checkpoint": best or None,
         "epochs": trainer.current_epoch,
         "global_step": trainer.global_step,
         "train_samples_per_second": round(cli.meter.samples_per_second, 2),
+        "best_val_f1_macro": _best_score(trainer),
         **results,
     }
     if trainer.is_global_zero:
-        write_json(run_dir / "test_metrics.json", test)
-        write_json(run_dir / "manifest.json", {**info, "finished": manifest.now()})
-        print(f"run folder: {run_dir}\ncheckpoint: {best or '(none: fast_dev_run)'}\ntest metrics: {test}")
-    tracking.finish(trainer, cli.model, cli.config.tracking, cli.config.as_dict(), info)
+        write_json(run_dir / ("test_metrics.json" if tested else "val_metrics.json"), test)
+        write_json(run_dir / "manifest.json", {**info, "warnings": cli.datamodule.warnings, "finished": manifest.now()})
+        if best:  # `latest` names a run that report and predict can use: one with a checkpoint
+            point_link(run_dir.parent / "latest", run_dir)
+        phase = "test" if tested else "validation"
+        print(f"run folder: {run_dir}\ncheckpoint: {best or '(none: fast_dev_run)'}\n{phase} metrics: {test}")
+    if tested:  # without a test phase there are no test tables to send: the sweep closes its W&B runs itself
+        tracking.finish(trainer, cli.model, cli.config.tracking, cli.config.as_dict(), info)
     return test
