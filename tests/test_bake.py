@@ -20,6 +20,8 @@ COMMON = {
     "src/PKG/__init__.py", "src/PKG/__main__.py", "src/PKG/callbacks.py", "src/PKG/cli.py", "src/PKG/data.py",
     "src/PKG/encoders.py", "src/PKG/errors.py", "src/PKG/files.py", "src/PKG/hardware.py", "src/PKG/manifest.py",
     "src/PKG/models.py", "src/PKG/sources.py", "src/PKG/text.py", "src/PKG/tracking.py", "src/PKG/train.py",
+    "src/PKG/metrics.py", "src/PKG/inference.py", "src/PKG/fingerprint.py", "src/PKG/formats.py",
+    "src/PKG/train_many.py",
     "src/PKG/sample_data/train.csv", "src/PKG/sample_data/validation.csv", "src/PKG/sample_data/test.csv",
     "tests/__init__.py", "tests/conftest.py", "tests/test_data.py", "tests/test_model.py", "tests/test_tracking.py",
     "tests/test_train.py",
@@ -30,7 +32,31 @@ WRITEUP = {
     "mkdocs.yml", ".github/workflows/ci.yml", ".github/workflows/docs.yml",
     "docs/index.md", "docs/results.md", "docs/model-card.md", "docs/stylesheets/extra.css",
     "src/PKG/report.py", "src/PKG/runs.py", "src/PKG/figures.py", "src/PKG/writeup.py", "src/PKG/pages.py",
+    "src/PKG/evaluation.py", "src/PKG/slices.py", "src/PKG/references.py", "tests/test_scoring.py",
     "src/PKG/predict.py", "tests/test_report.py",
+}  # fmt: skip
+# Results checked on every push, training on a free GPU (issue 16).
+VERIFY = {"src/PKG/verify.py", "tests/test_verify.py", "notebooks/train_on_colab.ipynb"}
+
+# The model exported as ONNX with its card, and pushed to the Hugging Face Hub (issue 13).
+EXPORT = {
+    "src/PKG/export.py", "src/PKG/model_card.py", "src/PKG/hub.py",
+    "tests/test_export.py", "tests/test_hub.py", "tests/fake_hub.py",
+}  # fmt: skip
+
+# The write-up's Try it page: the exported model in the visitor's browser on onnxruntime-web from npm (issue 13).
+DEMO = {
+    "docs/try.md", "docs/javascripts/demo.js", "docs/javascripts/textprep.js", "docs/stylesheets/demo.css",
+    "docs/assets/demo/demo.json", "package.json", "package-lock.json", "src/PKG/demo.py", "tests/test_demo.py",
+}  # fmt: skip
+
+# Every bad input checked before work starts, one line each, quiet output; the table-driven test (issue 14).
+CHECKS = {"src/PKG/checks.py", "src/PKG/quiet.py", "tests/test_bad_inputs.py"}
+
+# Optuna sweeps that survive a crash and scale out: trials are train runs, the best one trained once (issue 15).
+SWEEP = {
+    "src/PKG/sweep.py", "src/PKG/sweep_report.py", "configs/sweep/bow.yaml", "configs/sweep/transformer.yaml",
+    "slurm/sweep.sbatch", "tests/test_sweep.py",
 }  # fmt: skip
 
 LICENSES = ["MIT", "Apache-2.0", "BSD-3-Clause", "none"]
@@ -44,7 +70,7 @@ def expected_files(license: str, dataset: str, package: str = "tweet_topic_class
     """The file set the options should produce."""
     files = set(COMMON) | ({"LICENSE"} if license != "none" else set())
     files |= COLLECT if dataset == "collected_tweets" else set()
-    files |= WRITEUP
+    files |= WRITEUP | VERIFY | EXPORT | CHECKS | DEMO | SWEEP
     return {f.replace("PKG", package) for f in files}
 
 

