@@ -5,6 +5,7 @@ Every mistake a user can fix ends as one line on stderr and exit code 2, never a
 
 import errno
 import sys
+from importlib import import_module
 
 from .errors import UserError
 
@@ -27,39 +28,26 @@ commands:
 `COMMAND --help` lists the options of a command."""
 
 
+# Each command is the `main(args)` of one module, imported only when it runs: `--help` stays instant.
+COMMANDS = {
+    "train": "train_many",
+    "sweep": "sweep",
+    "report": "report",
+    "predict": "predict",
+    "export": "export",
+    "push-model": "hub",
+    "verify": "verify",
+}
+
+
 def run(command: str, args: list[str]) -> None:
-    """Dispatch one command; imports are lazy so `--help` is instant."""
+    """Dispatch one command."""
     if command == "train":
         from .checks import config_files
 
         config_files(args)  # before Lightning is imported: a preset-name typo is answered at once
-        from .train_many import main as train
-
-        train(args)
-    elif command == "sweep":
-        from .sweep import main as sweep
-
-        sweep(args)
-    elif command == "report":
-        from .report import main as report
-
-        report(args)
-    elif command == "predict":
-        from .predict import main as predict
-
-        predict(args)
-    elif command == "export":
-        from .export import main as export
-
-        export(args)
-    elif command == "push-model":
-        from .hub import main as push_model
-
-        push_model(args)
-    elif command == "verify":
-        from .verify import main as verify
-
-        verify(args){% if cookiecutter.dataset == "collected_tweets" %}
+    if command in COMMANDS:
+        import_module(f".{COMMANDS[command]}", __package__).main(args){% if cookiecutter.dataset == "collected_tweets" %}
     elif command == "collect":
         from . import collect
         from .errors import ArgumentParser

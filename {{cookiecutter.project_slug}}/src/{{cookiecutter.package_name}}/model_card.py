@@ -11,6 +11,7 @@ import os
 import yaml
 
 from .formats import SAMPLE_NOTE, fmt_int, fmt_pct, fmt_seconds, hardware_line, model_name
+from .pages import per_class_table
 from .text import _SPACE, _URL, _USER
 from .writeup import with_ci  # the headline metric with its 95% interval, as on the write-up
 
@@ -71,18 +72,6 @@ def metadata(m: dict, config: dict, info: dict, repo_id: str) -> dict:
     if block["encoder"] == "transformer" and "/" in block["backbone"]:
         meta["base_model"] = block["backbone"]  # a Hub id (a local folder is recorded by its name only)
     return meta
-
-
-def per_class_table(m: dict) -> str:
-    """Precision, recall, F1 and support of every class, in label order."""
-    rows = ["| Topic | Precision | Recall | F1 | Test examples |", "|---|---:|---:|---:|---:|"]
-    for label in m["confusion_matrix"]["labels"]:
-        c = m["per_class"][label]
-        rows.append(
-            f"| `{label}` | {fmt_pct(c['precision'])} | {fmt_pct(c['recall'])} | {fmt_pct(c['f1'])} | "
-            f"{fmt_int(c['support'])} |"
-        )
-    return "\n".join(rows) + "\n"
 
 
 def training_table(m: dict, config: dict) -> str:

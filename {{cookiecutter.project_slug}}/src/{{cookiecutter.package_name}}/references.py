@@ -14,25 +14,17 @@ PUBLISHED = {
         "url": "https://huggingface.co/datasets/cardiffnlp/tweet_topic_single",
         "rows": [{"model": "roberta-base", "accuracy": 0.868, "macro_f1": 0.730}],
     },
-    "tweet_eval/emotion": {
-        "split": "TweetEval emotion test",
-        "citation": TWEETEVAL,
-        "url": TWEETEVAL_URL,
-        "rows": [
-            {"model": "RoBERTa-Retrained", "accuracy": None, "macro_f1": 0.785},
-            {"model": "RoBERTa-Base", "accuracy": None, "macro_f1": 0.761},
-            {"model": "FastText", "accuracy": None, "macro_f1": 0.652},
-        ],
-    },
-    "tweet_eval/offensive": {
-        "split": "TweetEval offensive test",
-        "citation": TWEETEVAL,
-        "url": TWEETEVAL_URL,
-        "rows": [
-            {"model": "RoBERTa-Retrained", "accuracy": None, "macro_f1": 0.805},
-            {"model": "RoBERTa-Base", "accuracy": None, "macro_f1": 0.795},
-            {"model": "FastText", "accuracy": None, "macro_f1": 0.734},
-        ],
+    **{
+        f"tweet_eval/{task}": {
+            "split": f"TweetEval {task} test",
+            "citation": TWEETEVAL,
+            "url": TWEETEVAL_URL,
+            "rows": [{"model": model, "accuracy": None, "macro_f1": f1} for model, f1 in rows],
+        }
+        for task, rows in (
+            ("emotion", [("RoBERTa-Retrained", 0.785), ("RoBERTa-Base", 0.761), ("FastText", 0.652)]),
+            ("offensive", [("RoBERTa-Retrained", 0.805), ("RoBERTa-Base", 0.795), ("FastText", 0.734)]),
+        )
     },
 }
 
