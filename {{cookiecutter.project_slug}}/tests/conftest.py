@@ -1,7 +1,9 @@
 """Tiny data and a tiny randomly initialised BERT, made here: the tests never download anything."""
 
 import csv
+import json
 import random
+import shutil
 from pathlib import Path
 
 import pytest
@@ -72,3 +74,27 @@ def tiny_bert(tmp_path_factory) -> str:
     )
     BertModel(config).save_pretrained(folder)
     return str(folder)
+
+
+PROJECT = Path(__file__).resolve().parents[1]
+
+
+def train_args(root: Path, data: Path, run: str, epochs: int) -> list[str]:
+    """`train` options for a tiny bag-of-n-grams run on the tiny task, into ROOT/runs/RUN."""
+    return [
+        "--data.labels", json.dumps(LABELS), "--data.source", "local", "--data.path", str(data),
+        "--data.batch_size", "8", "--model.encoder", "bow", "--model.num_buckets", "4096", "--model.embed_dim", "16",
+        "--model.optimizer", "sgd", "--model.lr", "0.5", "--model.weight_decay", "0",
+        "--trainer.max_epochs", str(epochs), "--trainer.accelerator", "cpu",
+        "--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false",
+        "--runs_dir", str(root / "runs"), "--run_name", run,
+    ]  # fmt: skip
+
+
+def new_root(folder: Path) -> Path:
+    """A project folder with this project's docs/, mkdocs.yml and README.md (the files report writes into)."""
+    folder.mkdir(parents=True)
+    shutil.copytree(PROJECT / "docs", folder / "docs")
+    for name in ("mkdocs.yml", "README.md"):
+        shutil.copy(PROJECT / name, folder / name)
+    return folder

@@ -20,35 +20,14 @@ from {{ cookiecutter.package_name }}.runs import epoch_history
 from {{ cookiecutter.package_name }}.train import train
 from {{ cookiecutter.package_name }}.writeup import replace_block, update_blocks
 
-from .conftest import LABELS, make_rows, write_csv
+from .conftest import LABELS, make_rows, new_root, train_args, write_csv
 
-PROJECT = Path(__file__).resolve().parents[1]
 KEYS = {
     "project", "run", "task", "dataset", "split", "seed", "model", "metrics", "per_class", "confusion_matrix",
     "baselines", "config", "git", "versions", "hardware", "train_wall_seconds", "figures", "links", "display",
     "intervals", "significance", "calibration", "slices", "invariance", "published", "seeds", "sweep",
 }  # fmt: skip
 PERCENT = re.compile(r"\d+\.\d%")
-
-
-def train_args(root: Path, data: Path, run: str, epochs: int) -> list[str]:
-    return [
-        "--data.labels", json.dumps(LABELS), "--data.source", "local", "--data.path", str(data),
-        "--data.batch_size", "8", "--model.encoder", "bow", "--model.num_buckets", "4096", "--model.embed_dim", "16",
-        "--model.optimizer", "sgd", "--model.lr", "0.5", "--model.weight_decay", "0",
-        "--trainer.max_epochs", str(epochs), "--trainer.accelerator", "cpu",
-        "--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false",
-        "--runs_dir", str(root / "runs"), "--run_name", run,
-    ]  # fmt: skip
-
-
-def new_root(folder: Path) -> Path:
-    """A project folder with this project's docs/, mkdocs.yml and README.md (the files report writes into)."""
-    folder.mkdir(parents=True)
-    shutil.copytree(PROJECT / "docs", folder / "docs")
-    for name in ("mkdocs.yml", "README.md"):
-        shutil.copy(PROJECT / name, folder / name)
-    return folder
 
 
 @pytest.fixture(scope="module")

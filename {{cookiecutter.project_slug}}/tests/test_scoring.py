@@ -20,8 +20,7 @@ from {{ cookiecutter.package_name }}.predict import predict
 from {{ cookiecutter.package_name }}.report import report
 from {{ cookiecutter.package_name }}.train import train
 
-from .conftest import LABELS
-from .test_report import new_root, train_args
+from .conftest import LABELS, new_root, train_args
 
 
 def tree(root: Path) -> dict[str, bytes]:

@@ -3,7 +3,6 @@
 import csv
 import json
 import os
-import shutil
 import signal
 import sqlite3
 import subprocess
@@ -21,7 +20,7 @@ from {{ cookiecutter.package_name }}.sweep import load_space
 from {{ cookiecutter.package_name }}.sweep import main as sweep
 from {{ cookiecutter.package_name }}.verify import verify
 
-from .conftest import LABELS
+from .conftest import LABELS, new_root
 
 PKG = "{{ cookiecutter.package_name }}"
 PROJECT = Path(__file__).resolve().parents[1]
@@ -60,15 +59,6 @@ def study_of(tmp_path: Path, name: str = "space") -> optuna.Study:
 
 def trial_folders(tmp_path: Path, name: str = "space") -> list[str]:
     return sorted(p.name for p in (tmp_path / "runs" / "sweeps" / name).glob("trial-*"))
-
-
-def new_root(folder: Path) -> Path:
-    """A project folder with this project's docs/, mkdocs.yml and README.md (the files report writes into)."""
-    folder.mkdir(parents=True)
-    shutil.copytree(PROJECT / "docs", folder / "docs")
-    for name in ("mkdocs.yml", "README.md"):
-        shutil.copy(PROJECT / name, folder / name)
-    return folder
 
 
 def test_sweep_never_reads_test_then_trains_the_best_preset_and_reports_it(tmp_path, data_dir):

@@ -15,31 +15,10 @@ from {{ cookiecutter.package_name }}.report import report
 from {{ cookiecutter.package_name }}.train import train
 from {{ cookiecutter.package_name }}.verify import verify
 
-from .conftest import LABELS, make_rows, write_csv
+from .conftest import PROJECT, make_rows, new_root, train_args, write_csv
 
-PROJECT = Path(__file__).resolve().parents[1]
 PERCENT = re.compile(r"(?<![\d.])\d+\.\d%|\d+\.\d–\d+\.\d")  # what fmt_pct and fmt_ci write
 HAND_EDIT = "`make report` rewrites the generated parts"
-
-
-def train_args(root: Path, data: Path) -> list[str]:
-    return [
-        "--data.labels", json.dumps(LABELS), "--data.source", "local", "--data.path", str(data),
-        "--data.batch_size", "8", "--model.encoder", "bow", "--model.num_buckets", "4096", "--model.embed_dim", "16",
-        "--model.optimizer", "sgd", "--model.lr", "0.5", "--model.weight_decay", "0",
-        "--trainer.max_epochs", "2", "--trainer.accelerator", "cpu",
-        "--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false",
-        "--runs_dir", str(root / "runs"), "--run_name", "main",
-    ]  # fmt: skip
-
-
-def fresh_copy(folder: Path) -> Path:
-    """A project folder with this project's docs/, mkdocs.yml and README.md, as baked (no results yet)."""
-    folder.mkdir(parents=True)
-    shutil.copytree(PROJECT / "docs", folder / "docs")
-    for name in ("mkdocs.yml", "README.md"):
-        shutil.copy(PROJECT / name, folder / name)
-    return folder
 
 
 @pytest.fixture(scope="module")
@@ -50,8 +29,8 @@ def reported(tmp_path_factory) -> Path:
     data.mkdir()
     for seed, (split, n) in enumerate([("train", 16), ("validation", 6), ("test", 6)]):
         write_csv(data / f"{split}.csv", make_rows(n, seed))
-    root = fresh_copy(tmp / "project")
-    train(train_args(root, data))
+    root = new_root(tmp / "project")
+    train(train_args(root, data, "main", 2))
     report(root, root / "runs")
     return root
 
@@ -96,7 +75,7 @@ def block(text: str, name: str) -> str:
 
 
 def test_a_project_without_results_has_nothing_to_check(tmp_path):
-    root = fresh_copy(tmp_path / "new")
+    root = new_root(tmp_path / "new")
     out = cli(root)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "verify: no results yet (no report, no numbers on the pages): nothing to check"
