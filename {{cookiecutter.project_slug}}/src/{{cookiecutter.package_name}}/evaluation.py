@@ -16,8 +16,7 @@ def evaluate(model, dm, runs_dir: Path, run_dir: Path, config: dict) -> dict:
     pred = [argmax(p) for p in probs]
     train = [label for _, label in dm.splits["train"]]
     majority = metrics.majority_baseline(train, gold, labels)
-    top = max(set(train), key=train.count)
-    significance = {"majority": metrics.compare(gold, pred, [top] * len(gold), k)}
+    significance = {"majority": metrics.compare(gold, pred, [metrics.majority_label(train)] * len(gold), k)}
     bow = runs.bow_baseline(runs_dir, run_dir, config)
     if bow:
         baseline = runs.load_model(Path(runs_dir) / bow["run"])

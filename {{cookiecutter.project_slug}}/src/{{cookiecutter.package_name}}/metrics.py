@@ -47,9 +47,14 @@ def classification_metrics(gold: list[int], pred: list[int], labels: list[str]) 
     }
 
 
+def majority_label(train: list[int]) -> int:
+    """The most frequent training label (the first seen on a tie): what the majority baseline always predicts."""
+    return Counter(train).most_common(1)[0][0]
+
+
 def majority_baseline(train: list[int], test: list[int], labels: list[str]) -> dict:
     """Always predict the most frequent training label: the floor any model must clear."""
-    top = Counter(train).most_common(1)[0][0]
+    top = majority_label(train)
     scores = classification_metrics(test, [top] * len(test), labels)
     return {"accuracy": scores["accuracy"], "macro_f1": scores["macro_f1"]}
 

@@ -38,9 +38,19 @@ def best_epoch(history: list[dict]) -> int | None:
 
 
 def build_metrics(
-    *, info: dict, run_dir: Path, config: dict, manifest: dict, dm, scores: dict, majority: dict, bow: dict | None
+    *,
+    info: dict,
+    run_dir: Path,
+    config: dict,
+    manifest: dict,
+    dm,
+    data: dict,
+    scores: dict,
+    majority: dict,
+    bow: dict | None,
 ) -> dict:
-    """The metrics.json document (its keys are read by the kit's showcase gallery: keep them)."""
+    """The metrics.json document (its keys are read by the kit's showcase gallery: keep them); `data` is the
+    fingerprint of the splits it scored."""
     manifest = manifest or {}
     model = config.get("model", {})
     bow_keys = ("word_ngrams", "char_ngrams") if model.get("encoder") == "bow" else ()
@@ -53,7 +63,7 @@ def build_metrics(
             "source": dm.hparams.source,
             "is_sample": dm.hparams.source == "sample",
             "splits": {s: len(dm.splits[s]) for s in ("train", "validation", "test")},
-            "fingerprint": fingerprint.of_datamodule(dm),
+            "fingerprint": data,
             "warnings": list(dm.warnings),  # what the data cannot support (data.check_splits): shown with the numbers
         },
         "split": "test",
@@ -108,7 +118,8 @@ def report(root: Path, runs_dir: Path, run: str | None = None, top_mistakes: int
     manifest = runs.read_json(run_dir / "manifest.json") or {}
     model = runs.load_model(run_dir)
     dm = runs.data_module(config, model)
-    fingerprint.check(manifest.get("data"), fingerprint.of_datamodule(dm), run_dir.name)
+    scored = fingerprint.of_datamodule(dm)  # the data this report scores, hashed once
+    fingerprint.check(manifest.get("data"), scored, run_dir.name)
     labels = list(dm.labels)
     test = dm.splits["test"]
     print(f"report: {run_dir.name}: predicting {len(test)} test examples with its best checkpoint")
@@ -122,6 +133,7 @@ def report(root: Path, runs_dir: Path, run: str | None = None, top_mistakes: int
         config=config,
         manifest=manifest,
         dm=dm,
+        data=scored,
         scores=scores,
         majority=ev["majority"],
         bow=ev["bow"],

@@ -27,13 +27,12 @@ def slice_accuracy(texts: list[str], gold: list[int], pred: list[int], seed: int
     """Accuracy with its 95% bootstrap interval on each slice that has examples: `[{"name", "examples", ...}]`."""
     import numpy as np
 
-    out = []
+    out, accuracy = [], scorer("accuracy", 0)
     for name, member in SLICES.items():
         idx = [i for i, t in enumerate(texts) if member(t)]
         if not idx:
             continue
         data = (np.asarray([gold[i] for i in idx]), np.asarray([pred[i] for i in idx]))
-        accuracy = scorer("accuracy", 0)
         out.append(
             {
                 "name": name,

@@ -5,7 +5,6 @@ import os
 from datetime import datetime
 from pathlib import Path
 
-import yaml
 from lightning.pytorch.utilities import rank_zero_info
 
 from . import runs
@@ -56,7 +55,7 @@ def train_baseline(args: list[str]) -> dict | None:
     if "WORLD_SIZE" in os.environ or not latest.exists() or not BOW_PRESET.is_file():
         return None  # several processes (DDP, torchrun) would each train it: `make train MODEL=bow` does it once
     run_dir = latest.resolve()
-    config = yaml.safe_load((run_dir / "config.yaml").read_text(encoding="utf-8")) or {}
+    config = runs.read_config(run_dir)
     if config.get("model", {}).get("encoder") != "transformer" or runs.bow_baseline(runs_dir, run_dir, config):
         return None
     rest = args
