@@ -167,6 +167,18 @@ def preset(root: Path, text: str) -> list[str]:
     return [*TRAIN, "--model", f"configs/model/{name}.yaml"]
 
 
+def page_not_utf8(root: Path) -> list[str]:
+    """A write-up folder whose docs/index.md an editor saved as cp1252: the report fails after its figures are drawn,
+    at the write-up, so nothing of it may appear (no reports/ folder, no moved link, no page half updated)."""
+    site = root / "site-cp1252"
+    shutil.copytree(root / "docs", site / "docs")
+    for name in ("README.md", "mkdocs.yml"):
+        shutil.copy(root / name, site / name)
+    index = site / "docs" / "index.md"
+    index.write_bytes(index.read_bytes().replace(b"## Problem", "## Problème".encode("cp1252"), 1))
+    return ["report", "--root", "site-cp1252", "--runs_dir", "runs"]
+
+
 def single_class(split: str) -> list[dict]:
     return [r for r in rows(split) if r["label"] == "cats"]
 
@@ -230,6 +242,7 @@ REFUSED = [
     ("report-no-runs", ["report", "--runs_dir", "elsewhere"], "elsewhere"),
     ("report-unknown-option", ["report", "--bogus"], "--bogus"),
     ("report-errors-negative", ["report", "--errors", "-5"], "errors -5"),
+    ("report-page-not-utf8", page_not_utf8, "site-cp1252/docs/index.md line "),
     ("predict-nothing", ["predict"], "nothing to classify"),
     ("predict-missing-file", ["predict", "--file", "missing.txt"], "missing.txt"),
     ("predict-unknown-run", ["predict", "--run", "nope", "--text", "hi"], "'nope'"),
@@ -335,3 +348,32 @@ def test_atomic_writes_keep_usual_modes(tmp_path):
         assert (tmp_path / "private.md").stat().st_mode & 0o777 == 0o600
     finally:
         os.umask(old)
+
+
+def test_staged_writes_appear_together_or_not_at_all(tmp_path):
+    from {{ cookiecutter.package_name }}.files import Staged
+
+    (tmp_path / "reports" / "run").mkdir(parents=True)
+    (tmp_path / "reports" / "run" / "old.txt").write_text("old report")
+    (tmp_path / "page.md").write_text("old page")
+    before = snapshot(tmp_path)
+    with pytest.raises(RuntimeError), Staged() as stage:
+        (stage.folder(tmp_path / "reports" / "run") / "new.txt").write_text("new report")
+        stage.text(tmp_path / "page.md", "new page")
+        stage.text(tmp_path / "docs" / "assets" / "new.json", "{}")
+        raise RuntimeError("the disk is full")
+    assert snapshot(tmp_path) == before  # no temp copy, no new folder, the old report whole
+
+    old = os.umask(0o022)
+    try:
+        with Staged() as stage:
+            (stage.folder(tmp_path / "reports" / "run") / "new.txt").write_text("new report")
+            stage.text(tmp_path / "page.md", "new page")
+            stage.text(tmp_path / "docs" / "assets" / "new.json", "{}")
+    finally:
+        os.umask(old)
+    assert sorted(snapshot(tmp_path)) == ["docs", "docs/assets", "docs/assets/new.json", "page.md", "reports",
+                                          "reports/run", "reports/run/new.txt"]  # fmt: skip
+    assert (tmp_path / "page.md").read_text() == "new page"
+    assert (tmp_path / "reports" / "run").stat().st_mode & 0o777 == 0o755
+    assert (tmp_path / "docs" / "assets" / "new.json").stat().st_mode & 0o777 == 0o644

@@ -1,10 +1,11 @@
 import json
+import logging
 
 import pytest
 import torch
 
 from {{ cookiecutter.package_name }}.data import TextDataModule
-from {{ cookiecutter.package_name }}.encoders import HashedNgrams
+from {{ cookiecutter.package_name }}.encoders import HashedNgrams, TokenizerFeaturizer
 from {{ cookiecutter.package_name }}.errors import UserError
 from {{ cookiecutter.package_name }}.text import normalize_tweet
 
@@ -133,6 +134,22 @@ def test_empty_texts_dropped_and_leakage_dropped_on_request(data_dir):
     dm = module(data_dir, drop_leaked=True)
     dm.setup()
     assert len(dm.splits["train"]) == 48
+
+
+def test_texts_past_max_length_are_counted_once_per_split(data_dir, tiny_bert, caplog):
+    from transformers import AutoTokenizer
+
+    long = [{"text": " ".join(["meow", "purr"] * 10 + [f"long{i}"]), "label": "cats"} for i in range(3)]
+    write_csv(data_dir / "train.csv", make_rows(16, 0) + long)  # 7 words (9 tokens) each, and 3 of 23 tokens
+    dm = TextDataModule(labels=LABELS, source="local", path=str(data_dir), batch_size=4)
+    dm.featurizer = TokenizerFeaturizer(AutoTokenizer.from_pretrained(tiny_bert), max_length=16)
+    with caplog.at_level(logging.INFO, logger="lightning.pytorch.utilities.rank_zero"):
+        dm.setup()
+    cut = [r.getMessage() for r in caplog.records if "model.max_length" in r.getMessage()]
+    assert cut == [
+        "data: train: 3 of 51 texts are longer than model.max_length 16 tokens: the model reads their first 16 "
+        "(raise model.max_length to read more)"
+    ]
 
 
 def test_normalize_tweet():

@@ -18,7 +18,7 @@ from {{ cookiecutter.package_name }}.metrics import classification_metrics
 from {{ cookiecutter.package_name }}.report import report
 from {{ cookiecutter.package_name }}.runs import epoch_history
 from {{ cookiecutter.package_name }}.train import train
-from {{ cookiecutter.package_name }}.writeup import replace_block, update_blocks
+from {{ cookiecutter.package_name }}.writeup import replace_block, with_blocks
 
 from .conftest import LABELS, make_rows, new_root, train_args, write_csv
 
@@ -162,11 +162,9 @@ def test_rerunning_the_report_keeps_the_authors_prose(project, tmp_path):
     assert metrics_of(root)["run"] == "base" and "## My notes\n\nStays here.\n" in readme.read_text()
 
 
-def test_missing_markers_leave_the_file_unchanged(tmp_path):
-    page = tmp_path / "index.md"
-    page.write_text("# Mine\n\n<!-- results:start -->\nold\n")
-    assert update_blocks(page, {"results": "new"}) == ["results"]
-    assert page.read_text() == "# Mine\n\n<!-- results:start -->\nold\n"
+def test_missing_markers_leave_the_text_unchanged():
+    page = "# Mine\n\n<!-- results:start -->\nold\n"
+    assert with_blocks(page, {"results": "new"}) == (page, ["results"])
     doubled = "<!-- a:start -->x<!-- a:end --><!-- a:start -->y<!-- a:end -->"
     assert replace_block(doubled, "a", "z") is None
     assert replace_block("p<!-- a:start -->x<!-- a:end -->q", "a", "z") == "p<!-- a:start -->\nz\n<!-- a:end -->q"

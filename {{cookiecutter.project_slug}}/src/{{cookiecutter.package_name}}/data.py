@@ -227,6 +227,20 @@ class TextDataModule(L.LightningDataModule):
         self.splits = {s: [(t, index[y]) for t, y in exs] for s, exs in self.load().items()}
         sizes = ", ".join(f"{s} {len(exs)}" for s, exs in self.splits.items())
         rank_zero_info(f"data: {self.name} ({sizes})")
+        self.say_cut()
+
+    def say_cut(self) -> None:
+        """One line per split with texts longer than the tokenizer's max_length: the model reads only their start."""
+        too_long = getattr(self.featurizer, "too_long", None)  # the bag of n-grams reads every word: never cut
+        if too_long is None:
+            return
+        for split, examples in self.splits.items():
+            if n := too_long([text for text, _ in examples]):
+                m = self.featurizer.max_length
+                rank_zero_info(
+                    f"data: {split}: {n:,} of {len(examples):,} texts are longer than model.max_length {m} tokens: "
+                    f"the model reads their first {m} (raise model.max_length to read more)"
+                )
 
     def collate(self, batch: list[tuple[str, int]]) -> dict[str, torch.Tensor]:
         """Featurize a list of (text, label id) into model inputs plus `labels`."""

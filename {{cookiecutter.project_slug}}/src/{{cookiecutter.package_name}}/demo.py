@@ -13,16 +13,14 @@ With no export yet, or no node_modules/, it says so and leaves what docs/ alread
 
 import argparse
 import json
-import os
 import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 from . import runs
 from .errors import UserError
-from .files import write_json
+from .files import Staged, write_json
 from .formats import model_name
 from .model_card import repo_id as default_repo
 
@@ -49,8 +47,8 @@ def copy_vendor(node_modules: Path, target: Path) -> list[str]:
     missing = [rel for rel in wanted if not (node_modules / rel).is_file()]
     if missing:
         raise UserError(f"{node_modules}/ lacks {', '.join(missing)}: run `npm ci` (package.json pins the versions).")
-    tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=".vendor-"))
-    try:
+    with Staged() as stage:  # a failed copy leaves the old folder as it was
+        tmp = stage.folder(target)
         for pkg, files in VENDOR.items():
             for rel in files:
                 shutil.copyfile(node_modules / pkg / rel, tmp / Path(rel).name)
@@ -61,19 +59,7 @@ def copy_vendor(node_modules: Path, target: Path) -> list[str]:
                 shutil.copyfile(licence, notice)
             else:  # onnxruntime-web ships no LICENSE file: name its licence and where its text is
                 notice.write_text(f"{pkg} {meta['version']}: {meta.get('license')} licence, {meta.get('homepage')}\n")
-        replace_dir(tmp, target)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     return sorted(p.name for p in target.iterdir())
-
-
-def replace_dir(tmp: Path, target: Path) -> None:
-    """Swap the finished folder `tmp` in for `target` (a failed run leaves the old one as it was)."""
-    old = target.with_name(f".{target.name}.old-{os.getpid()}")
-    if target.exists():
-        os.replace(target, old)
-    os.replace(tmp, target)
-    shutil.rmtree(old, ignore_errors=True)
 
 
 def find_export(root: Path, run: str | None) -> Path | None:
@@ -104,15 +90,11 @@ def place_model(export: Path, target: Path, root: Path, limit: int = SITE_LIMIT)
     info = {"run": export.name, "encoder": block["encoder"], "labels": labels, "file": MODEL_FILE, "bytes": size}
     what = f"run {export.name}, {model_name(block)}, int8 ONNX ({size / 1e6:.1f} MB)"
     if size <= limit:
-        tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=".model-"))
-        try:
-            names = ["config.json", MODEL_FILE] + ([] if block["encoder"] == "bow" else TOKENIZER_FILES)
-            for name in names:
+        with Staged() as stage:
+            tmp = stage.folder(target)
+            for name in ["config.json", MODEL_FILE] + ([] if block["encoder"] == "bow" else TOKENIZER_FILES):
                 (tmp / name).parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(export / name, tmp / name)
-            replace_dir(tmp, target)
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
         info |= {"source": "site", "base": f"{target.name}/", "source_note": f"Model: {what}, served with this site."}
     else:
         repo = hub_repo(root, export.name)

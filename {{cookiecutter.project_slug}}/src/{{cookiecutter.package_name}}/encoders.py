@@ -82,6 +82,14 @@ class TokenizerFeaturizer:
         enc = self.tokenizer(texts, padding=True, truncation=True, max_length=self.max_length, return_tensors="pt")
         return {"input_ids": enc["input_ids"], "attention_mask": enc["attention_mask"]}
 
+    def too_long(self, texts: list[str], chunk: int = 1024) -> int:
+        """How many of `texts` have more than `max_length` tokens, so that the model reads only their start."""
+        count = 0
+        for start in range(0, len(texts), chunk):
+            lengths = self.tokenizer(texts[start : start + chunk], return_length=True, verbose=False)["length"]
+            count += sum(n > self.max_length for n in lengths)
+        return count
+
 
 def _load(what: str, loader, backbone: str):
     try:

@@ -16,16 +16,14 @@ import contextlib
 import io
 import logging
 import os
-import shutil
 import statistics
-import tempfile
 import time
 import warnings
 from pathlib import Path
 
 from . import runs
 from .errors import ArgumentParser, UserError
-from .files import write_json, write_text
+from .files import Staged, write_json, write_text
 from .formats import fmt_pct, fmt_points, short_backbone
 
 FP32, INT8 = "onnx/model.onnx", "onnx/model_quantized.onnx"
@@ -289,17 +287,6 @@ def file_sizes(folder: Path) -> dict:
     return {p.relative_to(folder).as_posix(): p.stat().st_size for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
-def replace_dir(tmp: Path, target: Path) -> None:
-    """Put the finished `tmp` folder at `target`, replacing an older export only once the new one is complete."""
-    old = None
-    if target.exists():
-        old = target.with_name(f".{target.name}.old-{os.getpid()}")
-        os.replace(target, old)
-    os.replace(tmp, target)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
-
-
 def export(root: Path, runs_dir: Path, run: str | None = None, latency_texts: int = LATENCY_TEXTS) -> dict:
     """Export the run's best checkpoint into `root/exports/<run>/`; returns export.json's content."""
     import onnxruntime as ort
@@ -323,10 +310,8 @@ def export(root: Path, runs_dir: Path, run: str | None = None, latency_texts: in
     print(f"export: {run_dir.name}: ONNX export, int8 quantisation, parity on {len(texts)} test texts")
 
     exports = root / "exports"
-    exports.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=exports, prefix=f".{run_dir.name}.tmp-"))
-    tmp.chmod(0o755)  # mkdtemp makes it private; the export is meant to be read by anyone
-    try:
+    with Staged() as stage:  # the export appears whole, replacing an older one, or not at all
+        tmp = stage.folder(exports / run_dir.name)
         hp = model.hparams
         export_onnx(model, model.featurizer(TRACE_TEXTS), tmp / FP32)
         quantize(tmp / FP32, tmp / INT8)
@@ -363,9 +348,6 @@ def export(root: Path, runs_dir: Path, run: str | None = None, latency_texts: in
         write_text(tmp / "README.md", model_card.card(metrics, cfg, info, info["repo_id"]))
         info["files"] = {k: v for k, v in file_sizes(tmp).items() if k != "export.json"}  # it cannot hold its own
         write_json(tmp / "export.json", info)
-        replace_dir(tmp, exports / run_dir.name)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     out = exports / run_dir.name
     p, lat = info["parity"], info["latency_ms_per_tweet"]
     print(

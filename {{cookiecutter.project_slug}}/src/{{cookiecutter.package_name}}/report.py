@@ -8,17 +8,17 @@ reports/<run>/learning_curves.csv   the merged per-epoch log the curves are draw
 reports/latest                      -> the newest report
 """
 
-import shutil
 from datetime import datetime
 from pathlib import Path
 
 from . import evaluation, figures, fingerprint, runs, sweep_report
 from .checks import whole
 from .errors import ArgumentParser
-from .files import point_link, write_csv, write_json, write_text
+from .files import Staged, json_text, point_link, write_csv, write_json
 from .formats import fmt_pct
 from .pages import model_card_page, results_page
-from .writeup import display_block, pitch_block, results_block, site_info, summary_block, update_blocks
+from .sources import decode
+from .writeup import display_block, pitch_block, results_block, site_info, summary_block, with_blocks
 
 FIGURES = ("confusion_matrix", "learning_curves", "per_class_f1", "reliability")
 
@@ -87,23 +87,30 @@ def build_metrics(
     }
 
 
-def write_docs(root: Path, report_dir: Path, metrics: dict, mistakes: list[dict]) -> list[str]:
-    """Docs pages, the generated blocks of docs/index.md and the README pitch; returns warnings for missing markers."""
+def stage_docs(stage: Staged, root: Path, report_dir: Path, metrics: dict, mistakes: list[dict]) -> list[str]:
+    """Stage the docs pages and figures, the generated blocks of docs/index.md and the README pitch; returns
+    warnings for missing markers."""
     docs = root / "docs"
-    (docs / "assets" / "figures").mkdir(parents=True, exist_ok=True)
-    for name in FIGURES:
+    names = [*FIGURES, *(metrics["sweep"]["figures"] if metrics.get("sweep") else ())]
+    for name in names:
         for ext in ("png", "svg"):  # the site shows the SVGs; the PNGs are there for slides and the README
-            shutil.copyfile(report_dir / "figures" / f"{name}.{ext}", docs / "assets" / "figures" / f"{name}.{ext}")
-    write_json(docs / "assets" / "metrics.json", metrics)
-    write_text(docs / "results.md", results_page(metrics, mistakes))
-    write_text(docs / "model-card.md", model_card_page(metrics))
+            figure = f"{name}.{ext}"
+            stage.file(docs / "assets" / "figures" / figure, (report_dir / "figures" / figure).read_bytes())
+    stage.text(docs / "assets" / "metrics.json", json_text(metrics))
+    sweep_section = sweep_report.section(metrics) if metrics.get("sweep") else ""
+    stage.text(docs / "results.md", results_page(metrics, mistakes) + sweep_section)
+    stage.text(docs / "model-card.md", model_card_page(metrics))
     targets = [
         (docs / "index.md", {"summary": summary_block(metrics), "results": results_block(metrics)}),
         (root / "README.md", {"pitch": pitch_block(metrics)}),
     ]
     warnings = []
     for path, blocks in targets:
-        for name in update_blocks(path, blocks):
+        old = decode(path, other="undo the edit that changed its encoding") if path.is_file() else ""
+        text, missing = with_blocks(old, blocks)
+        if len(missing) < len(blocks):
+            stage.text(path, text)
+        for name in missing:
             warnings.append(
                 f"{path} has no single `<!-- {name}:start -->` ... `<!-- {name}:end -->` pair, so it was left "
                 "unchanged: put the two marker lines back where the generated text should go."
@@ -142,32 +149,36 @@ def report(root: Path, runs_dir: Path, run: str | None = None, top_mistakes: int
     metrics |= {"published": ev["published"], "seeds": evaluation.seed_group(runs_dir, manifest)}
     metrics["display"] = display_block(metrics)
 
+    # All or nothing: the report folder and every page are written aside and put in place together at the end.
     out = root / "reports" / run_dir.name
-    note = "sample data, not real tweets" if metrics["dataset"]["is_sample"] else ""
-    figures.confusion_matrix(labels, scores["matrix"], out / "figures" / "confusion_matrix", note)
-    figures.learning_curves(history, out / "figures" / "learning_curves", best_epoch(history), note)
-    figures.per_class_f1(scores["per_class"], out / "figures" / "per_class_f1", scores["macro_f1"], note)
-    figures.reliability(metrics["calibration"], out / "figures" / "reliability", note)
-    metrics["sweep"] = sweep_report.summary(run_dir, out / "figures")  # None unless a sweep chose this run's config
+    with Staged() as stage:
+        build = stage.folder(out)
+        note = "sample data, not real tweets" if metrics["dataset"]["is_sample"] else ""
+        figures.confusion_matrix(labels, scores["matrix"], build / "figures" / "confusion_matrix", note)
+        figures.learning_curves(history, build / "figures" / "learning_curves", best_epoch(history), note)
+        figures.per_class_f1(scores["per_class"], build / "figures" / "per_class_f1", scores["macro_f1"], note)
+        figures.reliability(metrics["calibration"], build / "figures" / "reliability", note)
+        metrics["sweep"] = sweep_report.summary(run_dir, build / "figures")  # None unless a sweep chose this config
 
-    rows = [
-        {"text": text, "gold": labels[g], "predicted": labels[p], "confidence": probs[i][p], "probs": probs[i]}
-        for i, ((text, g), p) in enumerate(zip(test, pred, strict=True))
-    ]
-    mistakes = sorted((r for r in rows if r["gold"] != r["predicted"]), key=lambda r: (-r["confidence"], r["text"]))
-    mistakes = mistakes[:top_mistakes]
-    columns = ["text", "gold", "predicted", "confidence"]
-    write_csv(out / "errors.csv", columns, [[r[c] for c in columns] for r in mistakes])
-    header = [*columns, *(f"p({label})" for label in labels)]
-    write_csv(out / "predictions.csv", header, [[r[c] for c in columns] + r["probs"] for r in rows])
-    keys = sorted({k for h in history for k in h if k != "epoch"})
-    write_csv(out / "learning_curves.csv", ["epoch", *keys], [[h["epoch"], *(h.get(k) for k in keys)] for h in history])
-    write_json(out / "metrics.json", metrics)
+        rows = [
+            {"text": text, "gold": labels[g], "predicted": labels[p], "confidence": probs[i][p], "probs": probs[i]}
+            for i, ((text, g), p) in enumerate(zip(test, pred, strict=True))
+        ]
+        mistakes = sorted((r for r in rows if r["gold"] != r["predicted"]), key=lambda r: (-r["confidence"], r["text"]))
+        mistakes = mistakes[:top_mistakes]
+        columns = ["text", "gold", "predicted", "confidence"]
+        write_csv(build / "errors.csv", columns, [[r[c] for c in columns] for r in mistakes])
+        header = [*columns, *(f"p({label})" for label in labels)]
+        write_csv(build / "predictions.csv", header, [[r[c] for c in columns] + r["probs"] for r in rows])
+        keys = sorted({k for h in history for k in h if k != "epoch"})
+        curves = [[h["epoch"], *(h.get(k) for k in keys)] for h in history]
+        write_csv(build / "learning_curves.csv", ["epoch", *keys], curves)
+        write_json(build / "metrics.json", metrics)
+        warnings = stage_docs(stage, root, build, metrics, mistakes)
     point_link(root / "reports" / "latest", out)
 
-    for warning in write_docs(root, out, metrics, mistakes):
+    for warning in warnings:
         print(f"warning: {warning}")
-    sweep_report.add_section(root / "docs", out, metrics)
     m = metrics["metrics"]
     print(
         f"report: {out}/\n  accuracy {fmt_pct(m['accuracy'])}, macro-F1 {fmt_pct(m['macro_f1'])}, "

@@ -13,7 +13,6 @@ import warnings
 from pathlib import Path
 
 from . import figures
-from .files import write_text
 from .formats import fmt_int, fmt_pct, fmt_seconds
 
 FIGURES = {
@@ -164,16 +163,3 @@ flatters the configuration; the test score above is the fair estimate. The trial
 {fmt_seconds(s["trial_seconds"])} of training in all; the chosen values are in `{s["preset"]}`.
 
 {trials_table(s)}{figures_md}"""
-
-
-def add_section(docs: Path, report_dir: Path, m: dict) -> None:
-    """Append the sweep section to docs/results.md and copy its figures beside the others (nothing without a sweep)."""
-    if not m.get("sweep"):
-        return
-    import shutil
-
-    for name in m["sweep"]["figures"]:
-        for ext in ("png", "svg"):
-            shutil.copyfile(report_dir / "figures" / f"{name}.{ext}", docs / "assets" / "figures" / f"{name}.{ext}")
-    page = docs / "results.md"
-    write_text(page, page.read_text(encoding="utf-8") + section(m))

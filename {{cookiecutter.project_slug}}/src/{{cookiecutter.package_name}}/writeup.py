@@ -10,7 +10,6 @@ from pathlib import Path
 
 import yaml
 
-from .files import write_text
 from .formats import (
     SAMPLE_NOTE,
     SAMPLE_TITLE,
@@ -59,9 +58,8 @@ def replace_block(text: str, name: str, body: str) -> str | None:
     return f"{head}{start}\n{body.strip()}\n{end}{tail}"
 
 
-def update_blocks(path: Path, blocks: dict[str, str]) -> list[str]:
-    """Replace each named block in the file at `path`; return the names whose markers were not found."""
-    text = path.read_text(encoding="utf-8") if path.is_file() else ""
+def with_blocks(text: str, blocks: dict[str, str]) -> tuple[str, list[str]]:
+    """`text` with each named block replaced, and the names whose markers were not found (those stay as they are)."""
     missing = []
     for name, body in blocks.items():
         new = replace_block(text, name, body)
@@ -69,9 +67,7 @@ def update_blocks(path: Path, blocks: dict[str, str]) -> list[str]:
             missing.append(name)
         else:
             text = new
-    if len(missing) < len(blocks):
-        write_text(path, text)
-    return missing
+    return text, missing
 
 
 def code(text: str) -> str:
