@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+import math
 import os
 import shutil
 import subprocess
@@ -106,7 +107,16 @@ def test_transformer_export_has_the_transformers_js_layout(project):
         assert [o.name for o in graph.output] == ["logits"]
         dims = [d.dim_param for d in graph.input[0].type.tensor_type.shape.dim]
         assert all(dims) and len(dims) == 2  # symbolic batch and sequence axes
-    assert any(n.op_type == "DynamicQuantizeLinear" for n in onnx.load(folder / "onnx/model_quantized.onnx").graph.node)
+    int8 = onnx.load(folder / "onnx/model_quantized.onnx").graph
+    weights = {t.name: t for t in int8.initializer}
+    fp32 = [weights[n.input[1]].dims for n in int8.node if n.op_type == "MatMul" and n.input[1] in weights]
+    assert fp32 == [[32, len(LABELS)]]  # every weight matrix but the tiny classifier head (onnxruntime skips it)...
+    blocks = [n for n in int8.node if n.op_type == "MatMulNBits"]
+    assert blocks and {a.i for n in blocks for a in n.attribute if a.name == "bits"} == {8}  # ...in 8-bit blocks
+    tables = [n for n in int8.node if n.op_type == "Gather" and n.input[0] in weights]
+    types = sorted((math.prod(weights[n.input[0]].dims), weights[n.input[0]].data_type) for n in tables)
+    eight_bit, fp32 = (onnx.TensorProto.INT8, onnx.TensorProto.UINT8), onnx.TensorProto.FLOAT
+    assert [t for _, t in types[:-1]] == [fp32, fp32] and types[-1][1] in eight_bit  # the largest table in 8 bits
 
 
 @pytest.mark.parametrize("run", ["bert", "bow"])
