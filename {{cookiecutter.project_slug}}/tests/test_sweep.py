@@ -240,7 +240,7 @@ def test_sigkill_mid_trial_then_two_workers_of_the_same_command_finish_it_runnin
         logs = tmp_path / "runs" / "sweeps" / "space" / f"trial-{number:03d}" / "logs"
         assert [p.name for p in logs.iterdir()] == ["attempt_0"]
         assert (logs.parent / "val_metrics.json").is_file() == (number != killed)
-        assert not (logs.parent / "checkpoints").exists()  # the killed one's weights are removed by its retry
+        assert not (logs.parent / "checkpoints").exists()  # trials save no weights, the killed one neither
     assert sum("once, with the test split" in out for out in outputs) == 1  # one final training, not two
     finals = list((tmp_path / "runs").glob("sweep-space-*"))
     assert [p.name for p in finals] == [f"sweep-space-{study_of(tmp_path).best_trial.number:03d}"]

@@ -20,7 +20,6 @@ import argparse
 import fcntl
 import json
 import os
-import shutil
 import socket
 import sys
 import time
@@ -34,7 +33,7 @@ from .errors import ArgumentParser, UserError
 from .files import write_json, write_text
 
 METRIC = "val/f1_macro"  # reported per epoch to the pruner
-SCORE = "best_val_f1_macro"  # what train returns: the kept checkpoint's validation macro-F1
+SCORE = "best_val_f1_macro"  # what train returns: the best epoch's validation macro-F1
 STORAGE_ENV = "SWEEP_STORAGE"
 WORKER = f"{socket.gethostname()}:{os.getpid()}"
 DISTRIBUTIONS = {"float": ("low", "high", "log", "step"), "int": ("low", "high", "log", "step"), "categorical": ()}
@@ -312,21 +311,16 @@ class Sweep:
         from .train import train
 
         self.trained += 1
-        previous = trial.user_attrs.get("run")  # a retried trial inherits the killed trial's attributes
-        if previous and not self.keep_checkpoints:
-            shutil.rmtree(self.folder / previous / "checkpoints", ignore_errors=True)
         params = {key: suggest(trial, key, spec) for key, spec in self.space.params.items()}
         run = f"trial-{trial.number:03d}"
         trial.set_user_attr("run", run)
         trial.set_user_attr("worker", WORKER)
         args = [*self.train_args, *overrides(params), "--data.read_test", "false"]
         args += ["--runs_dir", str(self.folder), "--run_name", run, "--tracking.group", self.name]
-        try:
-            result = train(args, callbacks=[pruning_callback(trial)])
+        try:  # the final training retrains the best values: trials save no weights unless asked to
+            result = train(args, callbacks=[pruning_callback(trial)], checkpoints=self.keep_checkpoints)
         finally:
             close_wandb(trial.number, params)
-            if not self.keep_checkpoints:  # the final training retrains the best values; trials need no weights
-                shutil.rmtree(self.folder / run / "checkpoints", ignore_errors=True)
         if result.get(SCORE) is None:
             raise UserError(f"trial {trial.number} ended without a validation score: do not sweep a fast_dev_run.")
         return result[SCORE]

@@ -16,7 +16,7 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 from lightning.pytorch.loggers import CSVLogger
 
-from . import checks, fingerprint, hardware, manifest, tracking
+from . import checks, fingerprint, hardware, manifest, runs, tracking
 from .callbacks import ThroughputMeter
 from .data import TextDataModule
 from .errors import UserError
@@ -53,6 +53,10 @@ def new_run_name(runs_dir: Path) -> str:
 class PortfolioCLI(LightningCLI):
     """LightningCLI plus a run folder, loggers, checkpoints and the resume/run-name/tracking options."""
 
+    def __init__(self, *args, checkpoints: bool = True, **kwargs) -> None:
+        self.checkpoints = checkpoints  # False for a sweep's trials: the final training retrains the best values
+        super().__init__(*args, **kwargs)
+
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
         parser.add_argument("--run_name", type=str | None, default=None, help="Run folder name (default: time).")
         parser.add_argument("--runs_dir", type=str, default="runs", help="Where run folders go.")
@@ -87,35 +91,45 @@ class PortfolioCLI(LightningCLI):
         attempt = len(list((self.run_dir / "logs").glob("attempt_*")))
         csv = CSVLogger(self.run_dir, name="logs", version=f"attempt_{attempt}")
         loggers = [csv, *tracking.loggers(self.config.tracking, self.run_dir, self.config.run_name)]
-        folder = self.run_dir / "checkpoints"
-        # Two callbacks: ModelCheckpoint's save_last only refreshes when a new best is saved, and a resume needs the
-        # state of every epoch. Both save after validation, with the epoch complete.
-        # enable_version_counter=False: overwrite best.ckpt / last.ckpt rather than write best-v1.ckpt.
-        same = {"dirpath": folder, "save_on_train_epoch_end": True, "enable_version_counter": False}
-        best = ModelCheckpoint(filename="best", monitor="val/f1_macro", mode="max", **same)
-        last = ModelCheckpoint(filename="last", save_top_k=1, **same)
+        saving = []
+        if self.checkpoints:
+            # Two callbacks: ModelCheckpoint's save_last only refreshes when a new best is saved, and a resume needs
+            # the state of every epoch. Both save after validation, with the epoch complete.
+            # enable_version_counter=False: overwrite best.ckpt / last.ckpt rather than write best-v1.ckpt.
+            folder = self.run_dir / "checkpoints"
+            same = dict(dirpath=folder, save_on_train_epoch_end=True, enable_version_counter=False)
+            saving = [ModelCheckpoint(filename="best", monitor="val/f1_macro", mode="max", **same)]
+            saving.append(ModelCheckpoint(filename="last", save_top_k=1, **same))
+        else:
+            kwargs["enable_checkpointing"] = False  # a bag of n-grams is ~400 MB: saving it twice an epoch is slow
         self.meter = ThroughputMeter()
-        callbacks = [*(self._get(self.config_init, "trainer").get("callbacks") or []), best, last, self.meter]
+        callbacks = [*(self._get(self.config_init, "trainer").get("callbacks") or []), *saving, self.meter]
         return super().instantiate_trainer(logger=loggers, callbacks=callbacks, **kwargs)
 
 
-def _best_score(trainer) -> float | None:
-    """The validation macro-F1 of the kept checkpoint (it picks the headline run of a group of seeds)."""
-    score = trainer.checkpoint_callback.best_model_score if trainer.checkpoint_callback else None
-    return None if score is None else float(score)
+def _best_score(trainer, run_dir: Path) -> float | None:
+    """The validation macro-F1 of the kept checkpoint (it picks the headline run of a group of seeds); without
+    checkpoints (a sweep's trial), the best epoch's in the run's logs."""
+    if trainer.checkpoint_callback:
+        score = trainer.checkpoint_callback.best_model_score
+        return None if score is None else float(score)
+    scores = [h["val/f1_macro"] for h in runs.epoch_history(run_dir) if "val/f1_macro" in h]
+    return max(scores) if scores else None
 
 
-def train(args: list[str], callbacks: list | None = None) -> dict:
+def train(args: list[str], callbacks: list | None = None, checkpoints: bool = True) -> dict:
     """Parse `args` like LightningCLI, fit (resuming when asked), test the best checkpoint, write the run files.
 
-    `callbacks` join the trainer's (a sweep's pruning callback). With data.read_test=false (a sweep's trials) there
-    is no test phase: val_metrics.json holds the same run summary without test metrics.
+    `callbacks` join the trainer's (a sweep's pruning callback); `checkpoints=False` saves no weights (its trials).
+    With data.read_test=false (a sweep's trials) there is no test phase: val_metrics.json holds the same run summary
+    without test metrics.
     """
     cli = PortfolioCLI(
         TextClassifier,
         TextDataModule,
         run=False,
         args=args,
+        checkpoints=checkpoints,
         save_config_callback=None,
         auto_configure_optimizers=False,
         seed_everything_default=0,
@@ -137,7 +151,7 @@ def train(args: list[str], callbacks: list | None = None) -> dict:
         "epochs": trainer.current_epoch,
         "global_step": trainer.global_step,
         "train_samples_per_second": round(cli.meter.samples_per_second, 2),
-        "best_val_f1_macro": _best_score(trainer),
+        "best_val_f1_macro": _best_score(trainer, run_dir),
         **results,
     }
     if trainer.is_global_zero:
