@@ -2,8 +2,10 @@
 
 import csv
 import json
+import os
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -13,11 +15,12 @@ import pytest
 from PIL import Image
 
 from {{ cookiecutter.package_name }}.cli import main as cli
-from {{ cookiecutter.package_name }}.formats import fmt_ci, fmt_int, fmt_pct, fmt_points
+from {{ cookiecutter.package_name }}.formats import fmt_ci, fmt_int, fmt_mean_std, fmt_pct, fmt_points
 from {{ cookiecutter.package_name }}.metrics import classification_metrics
 from {{ cookiecutter.package_name }}.report import report
 from {{ cookiecutter.package_name }}.runs import epoch_history
 from {{ cookiecutter.package_name }}.train import train
+from {{ cookiecutter.package_name }}.train_many import main as train_command
 from {{ cookiecutter.package_name }}.writeup import replace_block, with_blocks
 
 from .conftest import LABELS, make_rows, new_root, train_args, write_csv
@@ -143,6 +146,37 @@ def test_pages_and_pitch_show_exactly_the_numbers_of_metrics_json(project):
     stated = f"{fmt_points(gain['difference'])} macro-F1 points compared with the bag of n-grams"
     stated += f" (95% CI {fmt_ci(gain, points=True)})"
     assert stated in block(pages["index.md"], "summary")
+
+
+def test_seeds_train_as_one_group_and_the_report_shows_their_spread(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    for seed, (split, n) in enumerate([("train", 16), ("validation", 6), ("test", 6)]):
+        write_csv(data / f"{split}.csv", make_rows(n, seed))
+    root = new_root(tmp_path / "project")
+    runs = root / "runs"
+    train_command([*train_args(root, data, "grp", 2), "--seeds", "3", "--no_baseline"])  # `make train SEEDS=3`
+    names = [f"grp-seed{s}" for s in range(3)]
+    assert sorted(p.name for p in runs.iterdir()) == [*names, "latest"]
+    tests = [json.loads((runs / n / "test_metrics.json").read_text()) for n in names]
+    manifests = [json.loads((runs / n / "manifest.json").read_text()) for n in names]
+    assert [(m["seed"], m["group"]) for m in manifests] == [(0, "grp"), (1, "grp"), (2, "grp")]
+    best = max(range(3), key=lambda s: (tests[s]["best_val_f1_macro"], -s))  # chosen on validation, never test
+    assert os.readlink(runs / "latest") == names[best]
+
+    m = report(root, runs)
+    seeds, accs, f1s = m["seeds"], [t["test/acc"] for t in tests], [t["test/f1_macro"] for t in tests]
+    assert m["run"] == seeds["selected"] == names[best] and seeds["group"] == "grp"
+    for key, values in (("accuracy", accs), ("macro_f1", f1s)):  # the sample standard deviation
+        spread = {"mean": statistics.fmean(values), "std": statistics.stdev(values)}
+        assert seeds[key] == pytest.approx(spread)
+    spread = f"{fmt_mean_std(seeds['accuracy'])} accuracy and {fmt_mean_std(seeds['macro_f1'])} macro-F1"
+    assert f"Over 3 seeds of the same config: {spread}" in block((root / "docs" / "index.md").read_text(), "summary")
+    page = (root / "docs" / "results.md").read_text()
+    for seed, (name, t) in enumerate(zip(names, tests, strict=True)):
+        headline = " (headline)" if seed == best else ""
+        scores = " | ".join(fmt_pct(t[k]) for k in ("best_val_f1_macro", "test/acc", "test/f1_macro"))
+        assert f"| `{name}`{headline} | {seed} | {scores} |" in page
 
 
 def test_rerunning_the_report_keeps_the_authors_prose(project, tmp_path):

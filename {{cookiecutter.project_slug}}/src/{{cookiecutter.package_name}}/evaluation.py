@@ -58,7 +58,16 @@ def seed_group(runs_dir: Path, manifest: dict) -> dict | None:
     selected = max(members, key=lambda m: (m.get("best_val_f1_macro") or 0.0, -m["seed"]))
     return {
         "group": group,
-        "runs": [{"run": m["run"], "seed": m["seed"]} for m in members],
+        "runs": [
+            {
+                "run": m["run"],
+                "seed": m["seed"],
+                "val_macro_f1": m.get("best_val_f1_macro"),
+                "accuracy": m["test/acc"],
+                "macro_f1": m["test/f1_macro"],
+            }
+            for m in members
+        ],
         "selected": selected["run"],
         "accuracy": metrics.mean_std([m["test/acc"] for m in members]),
         "macro_f1": metrics.mean_std([m["test/f1_macro"] for m in members]),

@@ -73,12 +73,16 @@ def seeds_table(m: dict) -> str:
             "One seed: another seed moves the numbers too. `make train SEEDS=3` trains three as one group and this "
             "page then shows their spread.\n"
         )
-    rows = "".join(f"| {code(r['run'])} | {r['seed']} |\n" for r in seeds["runs"])
+    rows = "".join(
+        f"| {code(r['run'])}{' (headline)' if r['run'] == seeds['selected'] else ''} | {r['seed']} | "
+        f"{fmt_pct(r.get('val_macro_f1'))} | {fmt_pct(r.get('accuracy'))} | {fmt_pct(r.get('macro_f1'))} |\n"
+        for r in seeds["runs"]
+    )
     return (
         f"{len(seeds['runs'])} seeds of the same config: accuracy {fmt_mean_std(seeds['accuracy'])}, macro-F1 "
         f"{fmt_mean_std(seeds['macro_f1'])} (mean ± standard deviation over the seeds). The headline is run "
         f"{code(seeds['selected'])}, picked by validation macro-F1, not by its test score.\n\n"
-        "| run | seed |\n|---|---:|\n" + rows
+        "| run | seed | validation macro-F1 | test accuracy | test macro-F1 |\n|---|---:|---:|---:|---:|\n" + rows
     )
 
 
