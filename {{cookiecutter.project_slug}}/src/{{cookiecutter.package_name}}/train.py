@@ -160,7 +160,8 @@ def train(args: list[str], callbacks: list | None = None, checkpoints: bool = Tr
         if best:  # `latest` names a run that report and predict can use: one with a checkpoint
             point_link(run_dir.parent / "latest", run_dir)
         phase = "test" if tested else "validation"
-        print(f"run folder: {run_dir}\ncheckpoint: {best or '(none: fast_dev_run)'}\n{phase} metrics: {test}")
+        none = "(none: fast_dev_run)" if cli.checkpoints else "(none: a sweep trial saves no weights)"
+        print(f"run folder: {run_dir}\ncheckpoint: {best or none}\n{phase} metrics: {test}")
     if tested:  # without a test phase there are no test tables to send: the sweep closes its W&B runs itself
         tracking.finish(trainer, cli.model, cli.config.tracking, cli.config.as_dict(), info)
     return test
