@@ -1,0 +1,135 @@
+"""The Try it page in Chromium against Python onnxruntime on real tweets: latency, agreement, probability gaps.
+
+    python bench/demo_browser.py PROJECT TEST_CSV [--texts 500] [--screenshot try.png]
+
+PROJECT is a baked project after `make export` and `make docs` (its site/ has the page and the model); TEST_CSV a
+`text,label` file (e.g. ../shared/data/tweeteval_emotion/test.csv). The built site is served on localhost and
+every request elsewhere is refused; each tweet is typed into the page, and the page's label, probabilities and
+in-page time (performance.now()) are read back and compared with the project's own featurizer + onnxruntime on
+the same int8 file, one tweet per call, one thread. Prints one JSON object.
+"""
+
+import argparse
+import csv
+import functools
+import http.server
+import importlib
+import json
+import statistics
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+from playwright.sync_api import sync_playwright
+
+CHROMIUM = "/usr/bin/chromium"  # Debian's: Playwright downloads nothing
+FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
+
+
+def python_probs(project: Path, folder: Path, texts: list[str]) -> tuple[list, list[float]]:
+    """The exported int8 model's probabilities and per-tweet milliseconds in Python (featurizing included)."""
+    from transformers import AutoTokenizer
+
+    sys.path.insert(0, str(project / "src"))
+    package = next((project / "src").glob("*/text.py")).parent.name
+    normalize_tweet = importlib.import_module(f"{package}.text").normalize_tweet  # the project's own normalisation
+    block = json.loads((folder / "config.json").read_text())["dl_portfolio"]
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1  # as the page runs: one WebAssembly thread
+    session = ort.InferenceSession(str(folder / "onnx/model_quantized.onnx"), options)
+    probs, ms = [], []
+    for text in texts:
+        start = time.perf_counter()
+        text = normalize_tweet(text) if block["normalize"] else text
+        enc = tokenizer([text], truncation=True, max_length=block["max_length"], return_tensors="np")
+        logits = session.run(["logits"], {k: enc[k] for k in ("input_ids", "attention_mask")})[0][0]
+        ms.append(1000 * (time.perf_counter() - start))
+        e = np.exp(logits.astype(np.float64) - logits.max())
+        probs.append(e / e.sum())
+    return probs, ms
+
+
+class Quiet(http.server.SimpleHTTPRequestHandler):
+    """A static file server that does not log every request."""
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+def local_only(route, base: str, refused: list[str]) -> None:
+    """Serve the site's own requests; refuse (and note) any other: the page must work with no internet."""
+    if route.request.url.startswith(base):
+        route.continue_()
+    elif route.request.url.startswith("https://api.github.com/repos/"):
+        route.fulfill(json={"stargazers_count": 1, "forks_count": 0})  # the theme's repository badge, answered here
+    else:
+        refused.append(route.request.url)
+        route.abort()
+
+
+def p50_p95(values: list[float]) -> tuple[float, float]:
+    """Median and 95th percentile."""
+    return statistics.median(values), statistics.quantiles(values, n=20, method="inclusive")[18]
+
+
+def main() -> None:
+    """Measure and print the JSON summary."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("project", type=Path)
+    parser.add_argument("test_csv", type=Path)
+    parser.add_argument("--texts", type=int, default=500)
+    parser.add_argument("--screenshot", type=Path, default=None)
+    args = parser.parse_args()
+    with args.test_csv.open(newline="", encoding="utf-8") as f:
+        texts = [row["text"] for row in csv.DictReader(f)][: args.texts]
+    site = args.project / "site"
+    info = json.loads((site / "assets/demo/demo.json").read_text())
+    folder = args.project / "exports" / info["run"]
+    labels = info["labels"]
+    py, py_ms = python_probs(args.project, folder, texts)
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(site)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}/"
+    errors, foreign, ms, same, gaps = [], [], [], 0, []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.route("**/*", lambda route: local_only(route, base, foreign))
+        start = time.time()
+        page.goto(base + "try/")
+        page.wait_for_selector(".dl-demo[data-state=ready]", timeout=120_000)
+        ready_s = time.time() - start
+        for text, p in zip(texts, py, strict=True):
+            page.fill("#dl-demo-text", text)
+            page.click(".dl-demo button[type=submit]")
+            page.wait_for_function("t => document.querySelector('.dl-demo__result')?.dataset.text === t", arg=text)
+            rows = page.eval_on_selector_all(
+                ".dl-demo__row", "rs => rs.map(r => [r.dataset.label, Number(r.dataset.prob)])"
+            )
+            got = dict(rows)
+            ms.append(float(page.get_attribute(".dl-demo__result", "data-ms")))
+            same += page.inner_text(".dl-demo__label") == labels[int(np.argmax(p))]
+            gaps.append(max(abs(got[label] - p[i]) for i, label in enumerate(labels)))
+        if args.screenshot:
+            page.screenshot(path=str(args.screenshot), full_page=True)
+        browser.close()
+    server.shutdown()
+    chromium, python = p50_p95(ms[5:]), p50_p95(py_ms[5:])  # the first calls warm up
+    print(json.dumps({
+        "texts": len(texts), "model_bytes": info["bytes"], "page_ready_s": round(ready_s, 2),
+        "chromium_ms_p50_p95": [round(x, 1) for x in chromium],
+        "python_1_thread_ms_p50_p95": [round(x, 1) for x in python],
+        "same_label": same / len(texts), "probs_within_0.01": sum(g <= 0.01 for g in gaps) / len(gaps),
+        "prob_gap_median": statistics.median(gaps), "prob_gap_max": max(gaps),
+        "console_errors": errors, "requests_elsewhere": foreign,
+    }, indent=1))  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
