@@ -87,6 +87,24 @@ def build_metrics(
     }
 
 
+def write_tables(folder: Path, labels, test, probs, pred, history: list[dict], top_mistakes: int) -> list[dict]:
+    """errors.csv, predictions.csv and learning_curves.csv in `folder`; returns the most confident mistakes."""
+    rows = [
+        {"text": text, "gold": labels[g], "predicted": labels[p], "confidence": probs[i][p], "probs": probs[i]}
+        for i, ((text, g), p) in enumerate(zip(test, pred, strict=True))
+    ]
+    mistakes = sorted((r for r in rows if r["gold"] != r["predicted"]), key=lambda r: (-r["confidence"], r["text"]))
+    mistakes = mistakes[:top_mistakes]
+    columns = ["text", "gold", "predicted", "confidence"]
+    write_csv(folder / "errors.csv", columns, [[r[c] for c in columns] for r in mistakes])
+    header = [*columns, *(f"p({label})" for label in labels)]
+    write_csv(folder / "predictions.csv", header, [[r[c] for c in columns] + r["probs"] for r in rows])
+    keys = sorted({k for h in history for k in h if k != "epoch"})
+    curves = [[h["epoch"], *(h.get(k) for k in keys)] for h in history]
+    write_csv(folder / "learning_curves.csv", ["epoch", *keys], curves)
+    return mistakes
+
+
 def stage_docs(stage: Staged, root: Path, report_dir: Path, metrics: dict, mistakes: list[dict]) -> list[str]:
     """Stage the docs pages and figures, the generated blocks of docs/index.md and the README pitch; returns
     warnings for missing markers."""
@@ -160,19 +178,7 @@ def report(root: Path, runs_dir: Path, run: str | None = None, top_mistakes: int
         figures.reliability(metrics["calibration"], build / "figures" / "reliability", note)
         metrics["sweep"] = sweep_report.summary(run_dir, build / "figures")  # None unless a sweep chose this config
 
-        rows = [
-            {"text": text, "gold": labels[g], "predicted": labels[p], "confidence": probs[i][p], "probs": probs[i]}
-            for i, ((text, g), p) in enumerate(zip(test, pred, strict=True))
-        ]
-        mistakes = sorted((r for r in rows if r["gold"] != r["predicted"]), key=lambda r: (-r["confidence"], r["text"]))
-        mistakes = mistakes[:top_mistakes]
-        columns = ["text", "gold", "predicted", "confidence"]
-        write_csv(build / "errors.csv", columns, [[r[c] for c in columns] for r in mistakes])
-        header = [*columns, *(f"p({label})" for label in labels)]
-        write_csv(build / "predictions.csv", header, [[r[c] for c in columns] + r["probs"] for r in rows])
-        keys = sorted({k for h in history for k in h if k != "epoch"})
-        curves = [[h["epoch"], *(h.get(k) for k in keys)] for h in history]
-        write_csv(build / "learning_curves.csv", ["epoch", *keys], curves)
+        mistakes = write_tables(build, labels, test, probs, pred, history, top_mistakes)
         write_json(build / "metrics.json", metrics)
         warnings = stage_docs(stage, root, build, metrics, mistakes)
     point_link(root / "reports" / "latest", out)
