@@ -150,7 +150,7 @@ def run_example(example: dict, out: Path, datas: list[dict | None], extra: str) 
             t0 = time.monotonic()
             make(project, log, "train", "report", args=real)
             make(project, log, "docs")  # the write-up of this run, as the user would publish it
-            # The gallery needs the report, not the resume point: last.ckpt is 400 MB for the default bow model.
+            # The gallery needs the report, not the resume point: last.ckpt is ~100 MB for the default bow model.
             (project / "runs" / run / "checkpoints" / "last.ckpt").unlink(missing_ok=True)
             writeup = project / "writeups" / run
             shutil.rmtree(writeup, ignore_errors=True)

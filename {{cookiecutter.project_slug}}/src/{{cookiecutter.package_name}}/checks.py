@@ -96,7 +96,7 @@ def model_values(hp) -> None:
     if hp["encoder"] == "transformer":
         whole("model.max_length", hp["max_length"], example=128)
         return
-    whole("model.num_buckets", hp["num_buckets"], minimum=2, example=2**20)
+    whole("model.num_buckets", hp["num_buckets"], minimum=2, example=2**18)
     whole("model.embed_dim", hp["embed_dim"], example=100)
     whole("model.word_ngrams", hp["word_ngrams"], example=2)
     if hp["char_ngrams"] != 0:

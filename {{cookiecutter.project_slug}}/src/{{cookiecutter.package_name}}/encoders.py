@@ -55,7 +55,7 @@ class HashedNgrams:
 class BagOfNgrams(nn.Module):
     """Mean of hashed n-gram embeddings: the strong, cheap baseline every text classifier should beat."""
 
-    def __init__(self, num_buckets: int = 2**20, embed_dim: int = 128, word_ngrams: int = 2, char_ngrams: int = 0):
+    def __init__(self, num_buckets: int = 2**18, embed_dim: int = 128, word_ngrams: int = 2, char_ngrams: int = 0):
         super().__init__()
         self.featurizer = HashedNgrams(num_buckets, word_ngrams, char_ngrams)
         # Sparse gradients: a step touches only the rows of the n-grams in the batch (260x faster than dense on CPU

@@ -25,7 +25,7 @@ class TextClassifier(L.LightningModule):
         backbone: str = "sentence-transformers/all-MiniLM-L6-v2",
         pooling: Literal["mean", "cls"] = "mean",
         max_length: int = 128,
-        num_buckets: int = 2**20,
+        num_buckets: int = 2**18,
         embed_dim: int = 128,
         word_ngrams: int = 2,
         char_ngrams: int = 0,

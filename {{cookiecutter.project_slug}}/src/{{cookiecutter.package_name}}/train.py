@@ -101,7 +101,7 @@ class PortfolioCLI(LightningCLI):
             saving = [ModelCheckpoint(filename="best", monitor="val/f1_macro", mode="max", **same)]
             saving.append(ModelCheckpoint(filename="last", save_top_k=1, **same))
         else:
-            kwargs["enable_checkpointing"] = False  # a bag of n-grams is ~400 MB: saving it twice an epoch is slow
+            kwargs["enable_checkpointing"] = False  # a bag of n-grams is ~100 MB: saving it twice an epoch is slow
         self.meter = ThroughputMeter()
         callbacks = [*(self._get(self.config_init, "trainer").get("callbacks") or []), *saving, self.meter]
         return super().instantiate_trainer(logger=loggers, callbacks=callbacks, **kwargs)
