@@ -3,14 +3,13 @@
 Bare `Figure` objects rather than pyplot: no global state, no display backend needed on a headless server.
 """
 
-import os
-import tempfile
+import io
 from pathlib import Path
 
 import matplotlib
 from matplotlib.figure import Figure
 
-from .files import usual_mode
+from .files import write_bytes
 from .formats import fmt_pct
 
 # Same input, same SVG bytes: re-running the report does not churn the files in git.
@@ -25,20 +24,12 @@ def pretty(label: str) -> str:
 
 def save(fig: Figure, stem: Path) -> list[Path]:
     """Write `stem`.png and `stem`.svg atomically; return both paths."""
-    stem.parent.mkdir(parents=True, exist_ok=True)
     out = []
     for ext, meta in (("png", {"Software": None}), ("svg", {"Date": None})):
-        path = stem.with_suffix(f".{ext}")
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=f".{ext}")
-        os.fchmod(fd, usual_mode(path))  # not mkstemp's 0600
-        os.close(fd)
-        try:
-            fig.savefig(tmp, format=ext, dpi=150, bbox_inches="tight", metadata=meta, facecolor="white")
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        out.append(path)
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format=ext, dpi=150, bbox_inches="tight", metadata=meta, facecolor="white")
+        write_bytes(stem.with_suffix(f".{ext}"), buffer.getvalue())
+        out.append(stem.with_suffix(f".{ext}"))
     return out
 
 

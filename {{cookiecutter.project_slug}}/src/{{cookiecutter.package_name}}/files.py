@@ -40,10 +40,15 @@ def temp_beside(path: Path, data: bytes) -> Path:
     return Path(tmp)
 
 
-def write_text(path: str | Path, text: str) -> None:
-    """Write `text` to a temp file beside `path`, fsync it, then rename it over `path`."""
+def write_bytes(path: str | Path, data: bytes) -> None:
+    """Write `data` to a temp file beside `path`, fsync it, then rename it over `path`."""
     path = Path(path)
-    os.replace(temp_beside(path, text.encode("utf-8")), path)
+    os.replace(temp_beside(path, data), path)
+
+
+def write_text(path: str | Path, text: str) -> None:
+    """Atomically write `text` as UTF-8."""
+    write_bytes(path, text.encode("utf-8"))
 
 
 def json_text(data) -> str:
