@@ -38,14 +38,18 @@ def write_csv(path: Path, rows: list[dict]) -> None:
         writer.writerows(rows)
 
 
-@pytest.fixture
-def data_dir(tmp_path: Path) -> Path:
-    """A folder with train/validation/test CSV files of the tiny task."""
-    folder = tmp_path / "data"
-    folder.mkdir()
+def write_splits(folder: Path) -> Path:
+    """train/validation/test CSV files of the tiny task in `folder` (made); returns it."""
+    folder.mkdir(parents=True)
     for seed, (split, n) in enumerate([("train", 16), ("validation", 6), ("test", 6)]):
         write_csv(folder / f"{split}.csv", make_rows(n, seed))
     return folder
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    """A folder with train/validation/test CSV files of the tiny task."""
+    return write_splits(tmp_path / "data")
 
 
 @pytest.fixture(scope="session")
@@ -79,16 +83,36 @@ def tiny_bert(tmp_path_factory) -> str:
 PROJECT = Path(__file__).resolve().parents[1]
 
 
-def train_args(root: Path, data: Path, run: str, epochs: int) -> list[str]:
-    """`train` options for a tiny bag-of-n-grams run on the tiny task, into ROOT/runs/RUN."""
+def run_options(root: Path, data: Path, run: str) -> list[str]:
+    """The data, CPU and quiet options every tiny test run shares, into ROOT/runs/RUN."""
     return [
         "--data.labels", json.dumps(LABELS), "--data.source", "local", "--data.path", str(data),
-        "--data.batch_size", "8", "--model.encoder", "bow", "--model.num_buckets", "4096", "--model.embed_dim", "16",
-        "--model.optimizer", "sgd", "--model.lr", "0.5", "--model.weight_decay", "0",
-        "--trainer.max_epochs", str(epochs), "--trainer.accelerator", "cpu",
+        "--data.batch_size", "8", "--trainer.accelerator", "cpu",
         "--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false",
         "--runs_dir", str(root / "runs"), "--run_name", run,
     ]  # fmt: skip
+
+
+def train_args(root: Path, data: Path, run: str, epochs: int) -> list[str]:
+    """`train` options for a tiny bag-of-n-grams run on the tiny task, into ROOT/runs/RUN."""
+    return [
+        *run_options(root, data, run), "--model.encoder", "bow", "--model.num_buckets", "4096",
+        "--model.embed_dim", "16", "--model.optimizer", "sgd", "--model.lr", "0.5", "--model.weight_decay", "0",
+        "--trainer.max_epochs", str(epochs),
+    ]  # fmt: skip
+
+
+def export_run_args(root: Path, data: Path, run: str, encoder: str, backbone: str) -> list[str]:
+    """A run the export and demo tests export: a tiny BERT at `backbone`, or a bag of n-grams with character
+    4-grams (the part a featurizer in another language gets wrong first)."""
+    model = (
+        ["--model.encoder", "bow", "--model.num_buckets", "4096", "--model.embed_dim", "16", "--model.char_ngrams", "4",
+         "--model.optimizer", "sgd", "--model.lr", "0.5", "--model.weight_decay", "0", "--trainer.max_epochs", "3"]
+        if encoder == "bow"
+        else ["--model.encoder", "transformer", "--model.backbone", backbone, "--model.optimizer", "adamw",
+              "--model.lr", "1e-3", "--trainer.max_epochs", "2"]
+    )  # fmt: skip
+    return [*run_options(root, data, run), *model]
 
 
 def new_root(folder: Path) -> Path:

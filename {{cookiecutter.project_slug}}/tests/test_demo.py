@@ -27,7 +27,7 @@ from {{ cookiecutter.package_name }}.report import report
 from {{ cookiecutter.package_name }}.text import normalize_tweet
 from {{ cookiecutter.package_name }}.train import train
 
-from .conftest import LABELS, make_rows, write_csv
+from .conftest import LABELS, export_run_args, write_splits
 
 PROJECT = Path(__file__).resolve().parents[1]
 NODE_MODULES = Path(os.environ.get("NODE_MODULES") or PROJECT / "node_modules")
@@ -62,19 +62,11 @@ NO_NPM = pytest.mark.skipif(
 
 
 def run_args(root: Path, data: Path, run: str, encoder: str, backbone: str) -> list[str]:
-    model = (
-        ["--model.encoder", "bow", "--model.num_buckets", "4096", "--model.embed_dim", "16", "--model.char_ngrams", "4",
-         "--model.optimizer", "sgd", "--model.lr", "5.0", "--model.weight_decay", "0", "--trainer.max_epochs", "6"]
-        if encoder == "bow"  # max_length 48 < the tiny BERT's 64 positions: the long tweet is truncated, not refused
-        else ["--model.encoder", "transformer", "--model.backbone", backbone, "--model.optimizer", "adamw",
-              "--model.lr", "1e-3", "--model.max_length", "48", "--trainer.max_epochs", "2"]
-    )  # fmt: skip
-    return [
-        "--data.labels", json.dumps(LABELS), "--data.source", "local", "--data.path", str(data),
-        "--data.batch_size", "8", *model, "--trainer.accelerator", "cpu",
-        "--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false",
-        "--runs_dir", str(root / "runs"), "--run_name", run,
-    ]  # fmt: skip
+    """The export tests' run, trained longer (the bag of n-grams) or cut shorter (the tiny BERT)."""
+    if encoder == "bow":
+        return [*export_run_args(root, data, run, encoder, backbone), "--model.lr", "5.0", "--trainer.max_epochs", "6"]
+    # max_length 48 < the tiny BERT's 64 positions: the long tweet is truncated, not refused
+    return [*export_run_args(root, data, run, encoder, backbone), "--model.max_length", "48"]
 
 
 @pytest.fixture(scope="module")
@@ -82,10 +74,7 @@ def project(tmp_path_factory, request) -> Path:
     """A project copy with one run of this project's model (a tiny BERT or a bag of n-grams): trained, reported and
     exported."""
     tmp = tmp_path_factory.mktemp("demo")
-    data = tmp / "data"
-    data.mkdir()
-    for seed, (split, n) in enumerate([("train", 16), ("validation", 6), ("test", 6)]):
-        write_csv(data / f"{split}.csv", make_rows(n, seed))
+    data = write_splits(tmp / "data")
     root = tmp / "project"
     root.mkdir()
     shutil.copytree(PROJECT / "docs", root / "docs", ignore=shutil.ignore_patterns("vendor", "model"))

@@ -4,7 +4,6 @@ import hashlib
 import json
 import math
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -24,7 +23,7 @@ from {{ cookiecutter.package_name }}.runs import data_module, load_model, read_c
 from {{ cookiecutter.package_name }}.text import normalize_tweet
 from {{ cookiecutter.package_name }}.train import train
 
-from .conftest import LABELS, make_rows, write_csv
+from .conftest import LABELS, export_run_args, make_rows, new_root, write_csv
 
 PROJECT = Path(__file__).resolve().parents[1]
 PKG = "{{ cookiecutter.package_name }}"
@@ -40,22 +39,6 @@ sys.meta_path.insert(0, Block())
 """
 
 
-def run_args(root: Path, data: Path, run: str, encoder: str, backbone: str) -> list[str]:
-    model = (
-        ["--model.encoder", "bow", "--model.num_buckets", "4096", "--model.embed_dim", "16", "--model.char_ngrams", "4",
-         "--model.optimizer", "sgd", "--model.lr", "0.5", "--model.weight_decay", "0", "--trainer.max_epochs", "3"]
-        if encoder == "bow"
-        else ["--model.encoder", "transformer", "--model.backbone", backbone, "--model.optimizer", "adamw",
-              "--model.lr", "1e-3", "--trainer.max_epochs", "2"]
-    )  # fmt: skip
-    return [
-        "--data.labels", json.dumps(LABELS), "--data.source", "local", "--data.path", str(data),
-        "--data.batch_size", "8", *model, "--trainer.accelerator", "cpu",
-        "--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false",
-        "--runs_dir", str(root / "runs"), "--run_name", run,
-    ]  # fmt: skip
-
-
 @pytest.fixture(scope="module")
 def project(tmp_path_factory, tiny_bert) -> Path:
     """A project with a tiny-BERT run and a bag-of-n-grams run, each reported and exported."""
@@ -67,13 +50,9 @@ def project(tmp_path_factory, tiny_bert) -> Path:
         if split == "test":  # mentions and links: the export must normalise them as training did
             rows[0]["text"] = f"@someone {rows[0]['text']} https://t.co/xyz"
         write_csv(data / f"{split}.csv", rows)
-    root = tmp / "project"
-    root.mkdir()
-    shutil.copytree(PROJECT / "docs", root / "docs")
-    for name in ("mkdocs.yml", "README.md"):
-        shutil.copy(PROJECT / name, root / name)
+    root = new_root(tmp / "project")
     for run, encoder in (("bert", "transformer"), ("bow", "bow")):
-        train(run_args(root, data, run, encoder, tiny_bert))
+        train(export_run_args(root, data, run, encoder, tiny_bert))
         report(root, root / "runs", run)
         export_module.export(root, root / "runs", run, latency_texts=10)
     return root

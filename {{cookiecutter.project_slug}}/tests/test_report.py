@@ -23,7 +23,7 @@ from {{ cookiecutter.package_name }}.train import train
 from {{ cookiecutter.package_name }}.train_many import main as train_command
 from {{ cookiecutter.package_name }}.writeup import replace_block, with_blocks
 
-from .conftest import LABELS, make_rows, new_root, train_args, write_csv
+from .conftest import LABELS, new_root, train_args, write_splits
 
 KEYS = {
     "project", "run", "task", "dataset", "split", "seed", "model", "metrics", "per_class", "confusion_matrix",
@@ -37,10 +37,7 @@ PERCENT = re.compile(r"\d+\.\d%")
 def project(tmp_path_factory) -> Path:
     """A project copy with a 1-epoch bow baseline run and a 3-epoch main run, reported once."""
     tmp = tmp_path_factory.mktemp("report")
-    data = tmp / "data"
-    data.mkdir()
-    for seed, (split, n) in enumerate([("train", 16), ("validation", 6), ("test", 6)]):
-        write_csv(data / f"{split}.csv", make_rows(n, seed))
+    data = write_splits(tmp / "data")
     root = new_root(tmp / "project")
     train(train_args(root, data, "base", 1))
     train(train_args(root, data, "main", 3))
@@ -148,14 +145,10 @@ def test_pages_and_pitch_show_exactly_the_numbers_of_metrics_json(project):
     assert stated in block(pages["index.md"], "summary")
 
 
-def test_seeds_train_as_one_group_and_the_report_shows_their_spread(tmp_path):
-    data = tmp_path / "data"
-    data.mkdir()
-    for seed, (split, n) in enumerate([("train", 16), ("validation", 6), ("test", 6)]):
-        write_csv(data / f"{split}.csv", make_rows(n, seed))
+def test_seeds_train_as_one_group_and_the_report_shows_their_spread(tmp_path, data_dir):
     root = new_root(tmp_path / "project")
     runs = root / "runs"
-    train_command([*train_args(root, data, "grp", 2), "--seeds", "3", "--no_baseline"])  # `make train SEEDS=3`
+    train_command([*train_args(root, data_dir, "grp", 2), "--seeds", "3", "--no_baseline"])  # `make train SEEDS=3`
     names = [f"grp-seed{s}" for s in range(3)]
     assert sorted(p.name for p in runs.iterdir()) == [*names, "latest"]
     tests = [json.loads((runs / n / "test_metrics.json").read_text()) for n in names]

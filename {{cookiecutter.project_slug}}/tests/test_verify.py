@@ -15,7 +15,7 @@ from {{ cookiecutter.package_name }}.report import report
 from {{ cookiecutter.package_name }}.train import train
 from {{ cookiecutter.package_name }}.verify import verify
 
-from .conftest import PROJECT, make_rows, new_root, train_args, write_csv
+from .conftest import PROJECT, new_root, train_args, write_splits
 
 PERCENT = re.compile(r"(?<![\d.])\d+\.\d%|\d+\.\d–\d+\.\d")  # what fmt_pct and fmt_ci write
 HAND_EDIT = "`make report` rewrites the generated parts"
@@ -25,10 +25,7 @@ HAND_EDIT = "`make report` rewrites the generated parts"
 def reported(tmp_path_factory) -> Path:
     """A project copy with one 2-epoch bag-of-n-grams run on the tiny task, reported."""
     tmp = tmp_path_factory.mktemp("verify")
-    data = tmp / "data"
-    data.mkdir()
-    for seed, (split, n) in enumerate([("train", 16), ("validation", 6), ("test", 6)]):
-        write_csv(data / f"{split}.csv", make_rows(n, seed))
+    data = write_splits(tmp / "data")
     root = new_root(tmp / "project")
     train(train_args(root, data, "main", 2))
     report(root, root / "runs")
