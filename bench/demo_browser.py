@@ -11,22 +11,21 @@ the same int8 file, one tweet per call, one thread. Prints one JSON object.
 
 import argparse
 import csv
-import functools
-import http.server
 import importlib
 import json
 import statistics
 import sys
-import threading
 import time
 from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
-from playwright.sync_api import sync_playwright
+
+KIT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(KIT))
+from tests.browser import browser, serve  # noqa: E402  (the kit's Chromium: offline, GitHub's API answered locally)
 
 CHROMIUM = "/usr/bin/chromium"  # Debian's: Playwright downloads nothing
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
 
 
 def python_probs(project: Path, folder: Path, texts: list[str]) -> tuple[list, list[float]]:
@@ -53,24 +52,6 @@ def python_probs(project: Path, folder: Path, texts: list[str]) -> tuple[list, l
     return probs, ms
 
 
-class Quiet(http.server.SimpleHTTPRequestHandler):
-    """A static file server that does not log every request."""
-
-    def log_message(self, *args) -> None:
-        pass
-
-
-def local_only(route, base: str, refused: list[str]) -> None:
-    """Serve the site's own requests; refuse (and note) any other: the page must work with no internet."""
-    if route.request.url.startswith(base):
-        route.continue_()
-    elif route.request.url.startswith("https://api.github.com/repos/"):
-        route.fulfill(json={"stargazers_count": 1, "forks_count": 0})  # the theme's repository badge, answered here
-    else:
-        refused.append(route.request.url)
-        route.abort()
-
-
 def p50_p95(values: list[float]) -> tuple[float, float]:
     """Median and 95th percentile."""
     return statistics.median(values), statistics.quantiles(values, n=20, method="inclusive")[18]
@@ -92,15 +73,9 @@ def main() -> None:
     labels = info["labels"]
     py, py_ms = python_probs(args.project, folder, texts)
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(site)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    base = f"http://127.0.0.1:{server.server_address[1]}/"
-    errors, foreign, ms, same, gaps = [], [], [], 0, []
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        page.route("**/*", lambda route: local_only(route, base, foreign))
+    ms, same, gaps = [], 0, []
+    with serve(site) as base, browser(CHROMIUM, base) as tab:
+        page = tab.page
         start = time.time()
         page.goto(base + "try/")
         page.wait_for_selector(".dl-demo[data-state=ready]", timeout=120_000)
@@ -118,8 +93,7 @@ def main() -> None:
             gaps.append(max(abs(got[label] - p[i]) for i, label in enumerate(labels)))
         if args.screenshot:
             page.screenshot(path=str(args.screenshot), full_page=True)
-        browser.close()
-    server.shutdown()
+        errors, foreign = tab.errors, tab.foreign
     chromium, python = p50_p95(ms[5:]), p50_p95(py_ms[5:])  # the first calls warm up
     print(json.dumps({
         "texts": len(texts), "model_bytes": info["bytes"], "page_ready_s": round(ready_s, 2),
