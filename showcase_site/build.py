@@ -12,7 +12,7 @@ Every number and description on a generated page is the one a project's own `mak
 block of its metrics.json; the few the site adds itself (a comparison across examples, a fraction typed into
 showcase.yml) go through the projects' own formats.py. Pages whose inputs do not exist yet say how to make them, so
 `mkdocs build --strict` passes on a fresh checkout. The work is done by the modules next to this file: options_page,
-gallery, portfolio (and common, project_formats).
+gallery, portfolio (and common; numbers are formatted by the library, dl_portfolio.formats).
 """
 
 import argparse

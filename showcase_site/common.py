@@ -5,7 +5,7 @@ import html
 import json
 from pathlib import Path
 
-from showcase_site.project_formats import formats
+from dl_portfolio import formats
 
 SITE = Path(__file__).resolve().parent
 KIT = SITE.parent

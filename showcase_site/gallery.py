@@ -11,6 +11,8 @@ import json
 import shutil
 from pathlib import Path
 
+from dl_portfolio import formats
+
 from showcase_site.common import (
     CARDS,
     GENERATED,
@@ -23,7 +25,6 @@ from showcase_site.common import (
     thumbnail,
     write,
 )
-from showcase_site.project_formats import formats
 
 FIGURES = {
     "confusion_matrix": "Confusion matrix on the test set (rows: true topic, columns: predicted)",
@@ -125,10 +126,15 @@ def metric_cards(display: dict) -> str:
     return f'<div class="sc-metrics">\n{"".join(cards)}</div>\n'
 
 
+def class_cell(row: dict) -> str:
+    """A class as the report named it for people ('Sports & gaming'); its id for a report made before names."""
+    return cell(row["name"]) if row.get("name") else f"`{cell(row['label'])}`"
+
+
 def per_class_table(display: dict) -> str:
     """Precision, recall, F1 and support of each topic, as the report formatted them."""
     rows = "".join(
-        f"| `{cell(c['label'])}` | {c['precision']} | {c['recall']} | {c['f1']} | {c['support']} |\n"
+        f"| {class_cell(c)} | {c['precision']} | {c['recall']} | {c['f1']} | {c['support']} |\n"
         for c in display["per_class"]
     )
     return "| topic | precision | recall | F1 | support |\n|---|---:|---:|---:|---:|\n" + rows

@@ -11,6 +11,7 @@ import shutil
 from pathlib import Path
 
 import yaml
+from dl_portfolio import formats
 
 from showcase_site.common import (
     CARDS,
@@ -23,7 +24,6 @@ from showcase_site.common import (
     thumbnail,
     write,
 )
-from showcase_site.project_formats import formats
 
 KEYS = {"metrics", "title", "task", "summary", "metric", "headline", "figure", "image", "links"}
 HEADLINES = {"accuracy": "accuracy", "macro_f1": "macro-F1", "weighted_f1": "weighted-F1"}

@@ -7,19 +7,17 @@ GitHub API that Material asks for stars is answered locally, anything else is re
 """
 
 import contextlib
-import functools
 import html.parser
-import http.server
 import json
 import os
 import re
 import shutil
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from dl_portfolio.screenshot import serve as serve  # a built site on 127.0.0.1: the library's, re-exported
 
 # Quiet, reproducible and offline: no GPU process, no background updates, sync or first-run requests.
 CHROMIUM_FLAGS = [
@@ -40,27 +38,6 @@ def find_chromium() -> str:
             pytest.fail("chromium is not installed: `make test` installs it (Debian package `chromium`).")
         pytest.skip("chromium is not installed: run `make test`, which installs it.")
     return path
-
-
-class QuietHandler(http.server.SimpleHTTPRequestHandler):
-    """A static file handler that does not log every request to stderr."""
-
-    def log_message(self, *args):
-        pass
-
-
-@contextlib.contextmanager
-def serve(directory: Path) -> Iterator[str]:
-    """Serve `directory` on 127.0.0.1 (a free port) in a thread; yield its base URL, ending with '/'."""
-    server = http.server.ThreadingHTTPServer(
-        ("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(directory))
-    )
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/"
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 @dataclass

@@ -3,60 +3,38 @@
 import itertools
 import re
 import subprocess
+import tomllib
+from pathlib import PurePosixPath
 
 import pytest
 
-from .conftest import BIN, files_of
+from .conftest import BIN, KIT, files_of
 
-# The files every project has, with the package folder written as PKG.
+# The files every project has, with the package folder written as PKG: the owner's data, text preparation and model,
+# configs, write-up, notebook and tests of their own code; the machinery is the dl-portfolio library (issue 21).
 COMMON = {
     ".env.example", ".gitignore", ".pre-commit-config.yaml", "Makefile", "README.md", "pyproject.toml",
-    "slurm/train.sbatch",
+    "Dockerfile", ".dockerignore",
+    "slurm/train.sbatch", "slurm/sweep.sbatch",
     "configs/default.yaml",
     "configs/data/local.yaml", "configs/data/sample.yaml", "configs/data/tweet_topic.yaml",
     "configs/model/bow.yaml", "configs/model/roberta.yaml", "configs/model/transformer.yaml",
     "configs/trainer/auto.yaml", "configs/trainer/cpu.yaml", "configs/trainer/ddp.yaml", "configs/trainer/gpu.yaml",
-    "configs/trainer/multinode.yaml",
-    "src/PKG/__init__.py", "src/PKG/__main__.py", "src/PKG/callbacks.py", "src/PKG/cli.py", "src/PKG/data.py",
-    "src/PKG/encoders.py", "src/PKG/errors.py", "src/PKG/files.py", "src/PKG/hardware.py", "src/PKG/manifest.py",
-    "src/PKG/models.py", "src/PKG/sources.py", "src/PKG/text.py", "src/PKG/tracking.py", "src/PKG/train.py",
-    "src/PKG/metrics.py", "src/PKG/inference.py", "src/PKG/fingerprint.py", "src/PKG/formats.py",
-    "src/PKG/train_many.py",
+    "configs/trainer/multinode.yaml", "configs/sweep/bow.yaml", "configs/sweep/transformer.yaml",
+    "src/PKG/__init__.py", "src/PKG/__main__.py", "src/PKG/data.py", "src/PKG/sources.py",
+    "src/PKG/encoders.py", "src/PKG/models.py",
     "src/PKG/sample_data/train.csv", "src/PKG/sample_data/validation.csv", "src/PKG/sample_data/test.csv",
-    "tests/__init__.py", "tests/conftest.py", "tests/test_data.py", "tests/test_model.py", "tests/test_tracking.py",
-    "tests/test_train.py",
+    "tests/__init__.py", "tests/conftest.py", "tests/test_data.py", "tests/test_model.py", "tests/test_end_to_end.py",
+    "tests/test_try_it.py",
+    "notebooks/train_on_colab.ipynb",
 }  # fmt: skip
-COLLECT = {"configs/collect.yaml", "configs/data/collected.yaml", "src/PKG/collect.py", "tests/test_collect.py"}
-# The report, predict and write-up files (issue 4).
+COLLECT = {"configs/collect.yaml", "configs/data/collected.yaml"}
+# The write-up and its Try it page (the exported model in the visitor's browser on onnxruntime-web from npm).
 WRITEUP = {
     "mkdocs.yml", ".github/workflows/ci.yml", ".github/workflows/docs.yml",
     "docs/index.md", "docs/results.md", "docs/model-card.md", "docs/stylesheets/extra.css",
-    "src/PKG/report.py", "src/PKG/runs.py", "src/PKG/figures.py", "src/PKG/writeup.py", "src/PKG/pages.py",
-    "src/PKG/evaluation.py", "src/PKG/slices.py", "src/PKG/references.py", "tests/test_scoring.py",
-    "src/PKG/predict.py", "tests/test_report.py",
-}  # fmt: skip
-# Results checked on every push, training on a free GPU (issue 16).
-VERIFY = {"src/PKG/verify.py", "tests/test_verify.py", "notebooks/train_on_colab.ipynb"}
-
-# The model exported as ONNX with its card, and pushed to the Hugging Face Hub (issue 13).
-EXPORT = {
-    "src/PKG/export.py", "src/PKG/model_card.py", "src/PKG/hub.py",
-    "tests/test_export.py", "tests/test_hub.py", "tests/fake_hub.py",
-}  # fmt: skip
-
-# The write-up's Try it page: the exported model in the visitor's browser on onnxruntime-web from npm (issue 13).
-DEMO = {
     "docs/try.md", "docs/javascripts/demo.js", "docs/javascripts/textprep.js", "docs/stylesheets/demo.css",
-    "docs/assets/demo/demo.json", "package.json", "package-lock.json", "src/PKG/demo.py", "tests/test_demo.py",
-}  # fmt: skip
-
-# Every bad input checked before work starts, one line each, quiet output; the table-driven test (issue 14).
-CHECKS = {"src/PKG/checks.py", "src/PKG/quiet.py", "tests/test_bad_inputs.py"}
-
-# Optuna sweeps that survive a crash and scale out: trials are train runs, the best one trained once (issue 15).
-SWEEP = {
-    "src/PKG/sweep.py", "src/PKG/sweep_report.py", "configs/sweep/bow.yaml", "configs/sweep/transformer.yaml",
-    "slurm/sweep.sbatch", "tests/test_sweep.py",
+    "docs/assets/demo/demo.json", "package.json", "package-lock.json",
 }  # fmt: skip
 
 LICENSES = ["MIT", "Apache-2.0", "BSD-3-Clause", "none"]
@@ -70,7 +48,7 @@ def expected_files(license: str, dataset: str, package: str = "tweet_topic_class
     """The file set the options should produce."""
     files = set(COMMON) | ({"LICENSE"} if license != "none" else set())
     files |= COLLECT if dataset == "collected_tweets" else set()
-    files |= WRITEUP | VERIFY | EXPORT | CHECKS | DEMO | SWEEP
+    files |= WRITEUP
     return {f.replace("PKG", package) for f in files}
 
 
@@ -102,9 +80,12 @@ def test_answers_reach_the_files(bake):
         tracking="none",
     )
     assert project.name == "sports-tweets"
-    assert (project / "src" / "sports_tweets" / "cli.py").is_file()
+    assert (project / "src" / "sports_tweets" / "__main__.py").is_file()
     pyproject = (project / "pyproject.toml").read_text()
-    assert 'name = "sports-tweets"' in pyproject and 'sports_tweets = "sports_tweets.cli:main"' in pyproject
+    assert 'name = "sports-tweets"' in pyproject and 'sports_tweets = "sports_tweets.__main__:run"' in pyproject
+    settings = tomllib.loads(pyproject)["tool"]["dl-portfolio"]
+    assert settings == {"package": "sports_tweets", "name": "Sports Tweets", "license": "Apache-2.0",
+                        "hub_repo": "ghopper/sports-tweets"}  # fmt: skip
     assert "wandb" not in pyproject and "tweepy" not in pyproject
     assert "Apache License" in (project / "LICENSE").read_text()
     default = (project / "configs" / "default.yaml").read_text()
@@ -118,3 +99,42 @@ def test_mit_license_names_the_author_and_year(bake):
 
     text = (bake(license="MIT", author_name="Alan Turing") / "LICENSE").read_text()
     assert f"Copyright (c) {datetime.date.today().year} Alan Turing" in text
+
+
+def test_the_project_pins_the_library_release_it_was_baked_from(bake):
+    """The kit's version is the library's: a project depends on the tag of the kit that baked it."""
+    version = tomllib.loads((KIT / "library" / "pyproject.toml").read_text())["project"]["version"]
+    pyproject = tomllib.loads((bake() / "pyproject.toml").read_text())
+    pin = f"dl-portfolio[train,serve] @ git+https://github.com/org/dl-portfolio@v{version}#subdirectory=library"
+    assert pin in pyproject["project"]["dependencies"]
+    import dl_portfolio
+
+    assert dl_portfolio.__version__ == version
+
+
+@pytest.mark.parametrize("answers", [{}, {"dataset": "collected_tweets", "license": "none", "model": "bow"}])
+def test_the_readme_map_names_every_file_and_src_stays_small(bake, answers):
+    """A reviewer reads the project top to bottom: its README's map names every file, and the owner's `src/` is at
+    most 10 modules and 1,000 lines (the machinery is the dl-portfolio library)."""
+    project = bake(**answers)
+    readme = (project / "README.md").read_text()
+    layout = readme.split("## Layout", 1)[1].split("```")[1]
+    missing = sorted(f for f in files_of(project) if PurePosixPath(f).name not in layout)
+    assert missing == []
+    modules = list((project / "src").rglob("*.py"))
+    assert len(modules) <= 10 and sum(len(p.read_text().splitlines()) for p in modules) <= 1000
+
+
+def test_the_dockerfile_installs_the_pinned_library_with_only_its_serving_extra(bake):
+    """No container engine runs here: the Dockerfile's install step is checked by running its pin expression on the
+    baked pyproject (the install itself, in a venv without torch, is library/tests/test_serve.py's)."""
+    project = bake(python_version="3.12")
+    docker = (project / "Dockerfile").read_text()
+    assert docker.splitlines()[5] == "FROM python:3.12-slim" and "torch" not in docker.replace("no torch", "")
+    expression = re.search(r"python -c '([^']+)'", docker).group(1)
+    pin = subprocess.run([BIN / "python", "-c", expression], cwd=project, capture_output=True, text=True, check=True)
+    version = tomllib.loads((KIT / "library" / "pyproject.toml").read_text())["project"]["version"]
+    assert pin.stdout.strip() == (
+        f"dl-portfolio[serve] @ git+https://github.com/org/dl-portfolio@v{version}#subdirectory=library"
+    )
+    assert 'dl_portfolio.serve --root /app --run \\"$SERVE_RUN\\" --host 0.0.0.0 --port 8000' in docker

@@ -155,7 +155,7 @@ def test_name_in_another_script_bakes_with_the_defaults(bake, name):
     project = bake(project_name=name)
     package = derived_answers(name)["package_name"]
     assert project.name == derived_answers(name)["project_slug"]
-    assert (project / "src" / package / "cli.py").is_file()
+    assert (project / "src" / package / "__main__.py").is_file()
     assert f'name = "{project.name}"' in (project / "pyproject.toml").read_text(encoding="utf-8")
 
 

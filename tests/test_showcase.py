@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 import yaml
+from dl_portfolio import formats
 from PIL import Image
 
 from showcase_site import common, gallery, options_page
-from showcase_site.project_formats import formats
 
 from . import browser
 from .conftest import KIT
@@ -154,7 +154,7 @@ def test_gallery_pages_show_exactly_the_numbers_of_metrics_json(built):
             assert formats.fmt_pct(m["metrics"][key]) in text
         for label, c in m["per_class"].items():
             pcts = (formats.fmt_pct(c[k]) for k in ("precision", "recall", "f1"))
-            row = " ".join([label, *pcts, formats.fmt_int(c["support"])])
+            row = " ".join([formats.label_name(label), *pcts, formats.fmt_int(c["support"])])  # as a person reads it
             assert row in text, row
         assert f"{formats.fmt_int(m['dataset']['splits']['test'])} test examples of {m['dataset']['name']}" in text
         assert ("Sample data, not real tweets" in text) == m["dataset"]["is_sample"], page
@@ -248,14 +248,14 @@ def test_a_metrics_json_without_display_block_is_one_clear_line(examples, tmp_pa
 
 
 def test_one_home_for_the_formats():
-    """Each function of the projects' formats.py is defined there only: the site loads that file, nothing copies it."""
+    """Each function of the library's formats.py is defined there only: the site imports it, nothing copies it."""
     names = [n for n, f in vars(formats).items() if callable(f) and getattr(f, "__module__", "") == formats.__name__]
     assert {"fmt_pct", "fmt_int", "fmt_seconds", "model_name", "hardware_line"} <= set(names)
     defines = re.compile(rf"^\s*def ({'|'.join(names)})\(", re.MULTILINE)
-    roots = [SITE, KIT / "tests", KIT / "bench", KIT / "hooks", KIT / "{{cookiecutter.project_slug}}"]
+    roots = [SITE, KIT / "tests", KIT / "bench", KIT / "hooks", KIT / "{{cookiecutter.project_slug}}", KIT / "library"]
     files = [path for root in roots for path in root.rglob("*.py")]
     homes = {str(path.relative_to(KIT)) for path in files if defines.search(path.read_text(encoding="utf-8"))}
-    assert homes == {"{{cookiecutter.project_slug}}/src/{{cookiecutter.package_name}}/formats.py"}
+    assert homes == {"library/src/dl_portfolio/formats.py"}
     assert Path(formats.__file__) == KIT / homes.pop()
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import BIN
+from .conftest import BIN, KIT
 
 UV = BIN / "uv"
 pytestmark = pytest.mark.skipif(not UV.exists(), reason="uv is not installed in the kit's venv")
@@ -72,9 +72,13 @@ def test_uv_takes_each_torch_build_from_its_pytorch_index(project, tmp_path, bui
     """uv reads the pyproject's [tool.uv.sources] and [[tool.uv.index]]: the extra sends torch to its own index.
 
     Without network access to download.pytorch.org the resolution stops there and says which URL it asked; with it,
-    it resolves a `+cpu` / `+cu130` torch. Either way no other index is asked for torch (the index is explicit)."""
+    it resolves a `+cpu` / `+cu130` torch. Either way no other index is asked for torch (the index is explicit).
+    The library's pin (a tag of the kit on GitHub) is overridden by this checkout's library/: no network for it."""
     subprocess.run([UV, "venv", "-q", "--python", BIN / "python", tmp_path / "venv"], check=True, capture_output=True)
-    cmd = [UV, "pip", "install", "--dry-run", "--python", tmp_path / "venv" / "bin" / "python", "-e", f".[{build}]"]
+    override = tmp_path / "overrides.txt"
+    override.write_text(f"dl-portfolio[train,serve] @ file://{KIT / 'library'}\n")
+    venv_python = tmp_path / "venv" / "bin" / "python"
+    cmd = [UV, "pip", "install", "--dry-run", "--python", venv_python, "--override", override, "-e", f".[{build}]"]
     env = {**os.environ, "UV_HTTP_RETRIES": "0"}  # offline, a refused connection is the answer: no backoff
     out = subprocess.run(cmd, cwd=project, capture_output=True, text=True, timeout=300, env=env)
     text = out.stdout + out.stderr

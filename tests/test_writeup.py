@@ -12,9 +12,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+from dl_portfolio import formats
 from PIL import Image
-
-from showcase_site.project_formats import formats
 
 from .browser import browser, find_chromium, load, screenshot, serve, visible_text
 from .conftest import BIN, KIT, run_in
@@ -75,7 +74,8 @@ def test_built_pages_and_pitch_show_exactly_the_numbers_of_metrics_json(project)
     assert all(h in texts["index"] for h in headline)
     assert "bag-of-n-grams baseline" in texts["index"] and "majority class" in texts["index"]
     for label, c in m["per_class"].items():
-        cells = " ".join([label, *(fmt_pct(c[k]) for k in ("precision", "recall", "f1")), str(c["support"])])
+        cells = " ".join([formats.label_name(label), *(fmt_pct(c[k]) for k in ("precision", "recall", "f1"))])
+        cells += f" {c['support']}"
         assert cells in texts["results"], cells
     assert f"{m['dataset']['splits']['test']} test examples" in texts["results"]
     readme = (project / "README.md").read_text()
@@ -143,7 +143,8 @@ def test_workflows_keep_github_expressions(bake):
         assert "push" in on and workflow["jobs"]
         assert '"3.12"' in text
     docs = (project / ".github" / "workflows" / "docs.yml").read_text()
-    assert "mkdocs build --strict" in docs and "mkdocs gh-deploy --force" in docs and "branches: [main]" in docs
+    assert "mkdocs build --strict" in docs and "zensical build --strict" in docs and "branches: [main]" in docs
+    assert "ghp_import --no-jekyll --push --force" in docs and "ready --gate" in docs  # either engine, after `ready`
     mkdocs = yaml.safe_load((project / "mkdocs.yml").read_text())
     assert mkdocs["theme"]["name"] == "material" and "privacy" not in str(mkdocs["plugins"])
     assert {"search.suggest", "content.code.copy"} <= set(mkdocs["theme"]["features"])
@@ -176,9 +177,9 @@ def test_site_in_headless_chromium(project, tmp_path):
         page.click(".dl-demo button[type=submit]")
         page.wait_for_selector(".dl-demo__result:not([hidden])")
         labels = metrics_of(project)["confusion_matrix"]["labels"]
-        assert page.inner_text(".dl-demo__label") in labels
+        assert page.inner_text(".dl-demo__label") in {formats.label_name(x) for x in labels}  # "Sports & gaming"
         bars = page.eval_on_selector_all(".dl-demo__row", "rs => rs.map(r => r.dataset.label)")
-        assert sorted(bars) == sorted(labels)
+        assert sorted(bars) == sorted(labels)  # the ids stay in the page's data
         assert "served with this site" in page.inner_text(".dl-demo__source")
         assert not state["errors"] and not tools.errors, tools.errors
         screenshot(tools, SCREENSHOTS / "try-full.png", full_page=True)

@@ -3,11 +3,10 @@ import logging
 
 import pytest
 import torch
+from dl_portfolio.errors import UserError
 
 from {{ cookiecutter.package_name }}.data import TextDataModule
 from {{ cookiecutter.package_name }}.encoders import HashedNgrams, TokenizerFeaturizer
-from {{ cookiecutter.package_name }}.errors import UserError
-from {{ cookiecutter.package_name }}.text import normalize_tweet
 
 from .conftest import LABELS, make_rows, write_csv
 
@@ -150,7 +149,3 @@ def test_texts_past_max_length_are_counted_once_per_split(data_dir, tiny_bert, c
         "data: train: 3 of 51 texts are longer than model.max_length 16 tokens: the model reads their first 16 "
         "(raise model.max_length to read more)"
     ]
-
-
-def test_normalize_tweet():
-    assert normalize_tweet("Hi  @bob_99 see https://t.co/xY1\nnow") == "Hi @user see http now"

@@ -2,7 +2,7 @@
 // onnxruntime-web (WebAssembly), no server. `make docs` puts the library (from npm, see package.json) in
 // assets/demo/vendor/ and the model (or where to fetch it from the Hub) in assets/demo/, described by demo.json.
 // Pages without the box load this module and do nothing.
-import { hashedIds, normalizeTweet } from "./textprep.js";
+import { hashedIds, prepareText } from "./textprep.js";
 
 const ASSETS = new URL("../assets/demo/", import.meta.url);
 const VENDOR = new URL("vendor/", ASSETS);
@@ -91,7 +91,7 @@ async function loadClassifier(info, status) {
   });
   status("Starting the model…");
   const session = await ort.InferenceSession.create(bytes, { executionProviders: ["wasm"] });
-  const prepare = block.normalize ? normalizeTweet : (text) => text;
+  const prepare = (text) => prepareText(text, block.normalize);
   return async (text) => {
     const feeds = featurize(prepare(text));
     const out = await session.run(Object.fromEntries(session.inputNames.map((name) => [name, feeds[name]])));
@@ -103,14 +103,16 @@ function pct(p) {
   return `${(100 * p).toFixed(1)}%`; // the write-up's one format for fractions (formats.fmt_pct)
 }
 
-function show(box, labels, probs, ms, text) {
+// `labels` are the model's ids (kept on each row as data-label); `names` are how a person reads them, written into
+// demo.json by `make docs` with the library's formats.label_name, the one function the pages and figures use too.
+function show(box, labels, names, probs, ms, text) {
   const order = probs.map((p, i) => [p, i]).sort((a, b) => b[0] - a[0]);
   const best = order[0][1];
   const result = box.querySelector(".dl-demo__result");
   result.hidden = false;
   result.dataset.text = text;
   result.dataset.ms = ms.toFixed(3);
-  result.querySelector(".dl-demo__label").textContent = labels[best];
+  result.querySelector(".dl-demo__label").textContent = names[best];
   result.querySelector(".dl-demo__confidence").textContent = pct(probs[best]);
   result.querySelector(".dl-demo__time").textContent = `${ms.toFixed(1)} ms in your browser`;
   const bars = result.querySelector(".dl-demo__bars");
@@ -120,7 +122,7 @@ function show(box, labels, probs, ms, text) {
       row.dataset.label = labels[i];
       row.dataset.prob = String(p);
       row.className = i === best ? "dl-demo__row dl-demo__row--best" : "dl-demo__row";
-      const name = Object.assign(document.createElement("span"), { className: "dl-demo__name", textContent: labels[i] });
+      const name = Object.assign(document.createElement("span"), { className: "dl-demo__name", textContent: names[i] });
       const bar = Object.assign(document.createElement("span"), { className: "dl-demo__bar" });
       bar.style.setProperty("--p", p.toFixed(4));
       const value = Object.assign(document.createElement("span"), { className: "dl-demo__pct", textContent: pct(p) });
@@ -159,6 +161,8 @@ async function start(box) {
     return;
   }
   const labels = info.labels;
+  const names = info.names || labels; // a demo.json written before names existed
+  for (const noun of box.querySelectorAll(".dl-demo__noun")) noun.textContent = info.noun || noun.textContent;
   say("Ready: type a tweet.", "ready");
   button.disabled = false;
   let pending = Promise.resolve();
@@ -168,7 +172,7 @@ async function start(box) {
       if (!text.trim()) return;
       const t0 = performance.now();
       const probs = await classify(text);
-      show(box, labels, probs, performance.now() - t0, text);
+      show(box, labels, names, probs, performance.now() - t0, text);
     });
     return pending;
   };

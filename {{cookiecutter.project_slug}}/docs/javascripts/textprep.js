@@ -1,5 +1,5 @@
-// What the model sees, computed in the browser exactly as Python computes it (text.py and encoders.py):
-// tweet normalisation, and the bag-of-n-grams featurizer (hashed word and character n-grams).
+// What the model sees, computed in the browser exactly as Python computes it (dl_portfolio.textprep and encoders.py):
+// the run's text preparation scheme, and the bag-of-n-grams featurizer (hashed word and character n-grams).
 //
 // Python's `re` and JavaScript's RegExp disagree on `\w` and `\s` outside ASCII, so both are spelled out:
 // Python's \w is a letter, a number or "_" (Unicode categories L* and N*), and its \s is what str.isspace() accepts
@@ -12,10 +12,29 @@ const USERS = new RegExp(`(?<![${WORD}])@[${WORD}]+`, "gu");
 const SPACES = new RegExp(`[${SPACE}]+`, "gu");
 const TOKENS = new RegExp(`[${WORD}]+|[^${WORD}${SPACE}]`, "gu");
 
-/** text.normalize_tweet: links -> "http", @mentions -> "@user", whitespace runs -> one space, trimmed. */
+/** textprep.normalize_tweet: links -> "http", @mentions -> "@user", whitespace runs -> one space, trimmed. */
 export function normalizeTweet(text) {
   const out = text.replace(URLS, "http").replace(USERS, "@user").replace(SPACES, " ");
   return out.replace(/^ /, "").replace(/ $/, "");
+}
+
+// TweetTopic's markup: {@Verified Name@} and its two placeholders (textprep.ENTITY, USERNAME, URL_TOKEN).
+// The placeholders' opening braces are built, not written: two in a row would read as a template tag.
+const OPEN = "{".repeat(2);
+const ENTITIES = /\{@([\s\S]+?)@\}/gu;
+const PY_STRIP = new RegExp(`^[${SPACE}]+|[${SPACE}]+$`, "gu"); // str.strip(): Python's whitespace at both ends
+
+/** textprep.normalize_tweettopic: entity names kept, placeholders as TweetEval writes them, then normalizeTweet. */
+export function normalizeTweetTopic(text) {
+  const named = text.replace(ENTITIES, (_, name) => name.replace(PY_STRIP, ""));
+  return normalizeTweet(named.replaceAll(`${OPEN}USERNAME}}`, "@user").replaceAll(`${OPEN}URL}}`, "http"));
+}
+
+/** textprep.prepare for one text: the scheme the run recorded (config.json's `normalize`; true/false from older runs). */
+export function prepareText(text, scheme) {
+  if (scheme === true || scheme === "tweeteval" || scheme == null) return normalizeTweet(text);
+  if (scheme === "tweettopic") return normalizeTweetTopic(text);
+  return text;
 }
 
 /** encoders.HashedNgrams.grams: word 1..N-grams, then "#"-prefixed character 3..N-grams of "<word>", cut. */

@@ -6,12 +6,13 @@ from typing import Literal
 
 import lightning as L
 import torch
+from dl_portfolio import checks
+from dl_portfolio.errors import UserError
+from dl_portfolio.textprep import prepare
 from lightning.pytorch.utilities import rank_zero_info
 from torch.utils.data import DataLoader, DistributedSampler
 
-from . import checks, sources
-from .errors import UserError
-from .text import prepare
+from . import sources
 
 Featurizer = Callable[[list[str]], dict[str, torch.Tensor]]
 
@@ -158,11 +159,12 @@ class TextDataModule(L.LightningDataModule):
         label_column: str = "label",
         dataset_name: str | None = None,
         reference: str | None = None,
+        class_noun: str | None = None,
         val_fraction: float = 0.1,
         test_fraction: float = 0.1,
         split_seed: int = 0,
         drop_leaked: bool = False,
-        normalize: bool = True,
+        normalize: Literal["tweeteval", "tweettopic", "none"] | bool = "tweeteval",
         batch_size: int = 32,
         eval_batch_size: int = 128,
         num_workers: int = 0,
@@ -172,7 +174,9 @@ class TextDataModule(L.LightningDataModule):
         read_test: bool = True,
         featurizer: Featurizer | None = None,
     ):
-        """`source` picks where examples come from; `labels` fixes the class order (and refuses unknown labels).
+        """`source` picks where examples come from; `labels` fixes the class order (and refuses unknown labels);
+        `class_noun` is what the pages call one class ("topic", "emotion"; default: what the `reference` data set
+        calls them, else "class").
 
         Every value is checked here, before any data is read; `warnings` lists what weakens the result (filled by
         `setup`, saved in the run's manifest and shown with the report's numbers).

@@ -10,9 +10,8 @@ import zlib
 from pathlib import Path
 
 import torch
+from dl_portfolio.errors import UserError
 from torch import nn
-
-from .errors import UserError
 
 _TOKEN = re.compile(r"\w+|[^\w\s]")
 

@@ -7,11 +7,11 @@ from typing import Literal
 import lightning as L
 import torch
 import torch.nn.functional as F
+from dl_portfolio import checks
 from torch import nn
 from torchmetrics import MetricCollection
 from torchmetrics.classification import MulticlassAccuracy, MulticlassConfusionMatrix, MulticlassF1Score
 
-from . import checks
 from .encoders import BagOfNgrams, PretrainedTransformer
 
 
@@ -40,12 +40,13 @@ class TextClassifier(L.LightningModule):
         class_weights: bool = False,
         label_smoothing: float = 0.0,
         compile: bool = False,
-        normalize: bool = True,
+        normalize: str | bool = "tweeteval",
         encoder_files: dict | None = None,
     ):
         """`encoder` picks the architecture; the bag-of-n-grams arguments are ignored for a transformer and back.
 
-        `normalize` (linked from `data.normalize`) records how the training texts were prepared, for inference.
+        `normalize` (linked from `data.normalize`) records how the training texts were prepared (the text preparation
+        scheme of dl_portfolio.textprep), so that inference prepares a text the same way.
         `encoder_files` is set only when a checkpoint is loaded offline (see `runs.load_model`).
         """
         super().__init__()
