@@ -67,7 +67,7 @@ $(NPM_STAMP): $(TEMPLATE)/package.json $(TEMPLATE)/package-lock.json
 npm: $(NPM_STAMP)  ## install the Try it page's JavaScript packages (template's package-lock.json) into build/npm/
 
 test: venv chromium postgres npm  ## the library's tests, then the kit's: bakes, hooks, lint, baked projects' own tests
-	cd library && ../$(BIN)/python -m pytest -q
+	cd library && $(abspath $(BIN))/python -m pytest -q
 	$(BIN)/python -m pytest -q
 
 lint: venv  ## ruff on the kit (baked projects are linted by the tests)

@@ -22,8 +22,9 @@ import time
 import warnings
 from pathlib import Path
 
-from . import runs, textprep
+from . import inference, runs, textprep
 from .errors import ArgumentParser, UserError
+from .exported import ExportedModel
 from .files import Staged, write_json, write_text
 from .formats import backbone_id, fmt_pct, fmt_points, short_backbone
 from .layout import Layout
@@ -210,42 +211,22 @@ def save_tokenizer(featurizer, max_length: int, folder: Path) -> None:
     tokenizer.save_pretrained(folder)
 
 
-def features(model, texts: list[str]) -> dict:
-    """The project's featurizer on `texts` as int64 numpy arrays (the feed of the ONNX graph)."""
-    return {k: v.numpy() for k, v in model.featurizer(texts).items()}
-
-
-def torch_logits(model, texts: list[str], batch_size: int = 64):
-    """Logits of the checkpoint on `texts`, in float64 numpy."""
-    import numpy as np
-    import torch
-
-    out = []
-    with torch.inference_mode():
-        for start in range(0, len(texts), batch_size):
-            batch = model.featurizer(texts[start : start + batch_size])
-            out.append(model(batch).double().numpy())
-    return np.concatenate(out)
-
-
-def onnx_logits(session, model, texts: list[str], batch_size: int = 64):
-    """Logits of an onnxruntime session on `texts`, batched and padded like the PyTorch pass."""
+def onnx_logits(exported, texts: list[str], batch_size: int = 64):
+    """Logits of an exported graph on `texts` (float64 numpy), batched like the PyTorch pass, featurized and run as
+    `serve` runs them (exported.ExportedModel: no torch)."""
     import numpy as np
 
-    out = []
-    for start in range(0, len(texts), batch_size):
-        out.append(session.run(["logits"], features(model, texts[start : start + batch_size]))[0].astype(np.float64))
-    return np.concatenate(out)
+    return np.concatenate([exported.logits(texts[i : i + batch_size]) for i in range(0, len(texts), batch_size)])
 
 
-def latency_ms(session, model, texts: list[str]) -> dict:
+def latency_ms(exported, texts: list[str]) -> dict:
     """p50/p95 milliseconds per tweet, one text per call, featurizing included (a few warm-up calls first)."""
     for text in texts[:5]:
-        session.run(["logits"], features(model, [text]))
+        exported.logits([text])
     times = []
     for text in texts:
         start = time.perf_counter()
-        session.run(["logits"], features(model, [text]))
+        exported.logits([text])
         times.append(1000 * (time.perf_counter() - start))
     cuts = statistics.quantiles(times, n=20, method="inclusive") if len(times) > 1 else times * 19
     return {"p50": round(statistics.median(times), 3), "p95": round(cuts[18], 3), "texts": len(times)}
@@ -259,12 +240,12 @@ def softmax(logits):
     return z / z.sum(axis=1, keepdims=True)
 
 
-def parity(model, sessions: dict, texts: list[str], gold: list[int]) -> tuple[dict, dict]:
+def parity(model, exported: dict, texts: list[str], gold: list[int]) -> tuple[dict, dict]:
     """Compare both ONNX models with the checkpoint on `texts`; returns (parity block, fp32 probabilities)."""
     import numpy as np
 
-    ref = torch_logits(model, texts)
-    fp32, int8 = (onnx_logits(sessions[k], model, texts) for k in ("fp32", "int8"))
+    ref = inference.logits(model, texts, batch_size=64).double().numpy()
+    fp32, int8 = (onnx_logits(exported[k], texts) for k in ("fp32", "int8"))
     gold_arr = np.array(gold)
     acc = {k: float((x.argmax(1) == gold_arr).mean()) for k, x in (("pytorch", ref), ("fp32", fp32), ("int8", int8))}
     block = {
@@ -337,22 +318,21 @@ def export(root: Path, runs_dir: Path, run: str | None = None, latency_texts: in
         hp = model.hparams
         export_onnx(model, model.featurizer(TRACE_TEXTS), tmp / FP32)
         quantize(tmp / FP32, tmp / INT8)
-        options = ort.SessionOptions()
-        options.log_severity_level = 3
-        sessions = {k: ort.InferenceSession(str(tmp / p), options) for k, p in (("fp32", FP32), ("int8", INT8))}
-        check, probs = parity(model, sessions, texts, gold)
+        # What the export's own loader needs first: the checks run it as `serve` does (exported.py, no torch).
+        cfg = export_config(model, labels, config.get("data", {}))
+        write_json(tmp / "config.json", cfg)
+        if hp.encoder == "transformer":
+            save_tokenizer(model.featurizer, hp.max_length, tmp)
+        loaded = {k: ExportedModel.load(tmp, k) for k in ("fp32", "int8")}
+        check, probs = parity(model, loaded, texts, gold)
         if not check["fp32_max_abs_diff"] <= PARITY_ATOL:
             raise UserError(
                 f"the fp32 ONNX logits differ from the checkpoint's by {check['fp32_max_abs_diff']:.2g} "
                 f"(> {PARITY_ATOL}): the export is wrong, nothing was written."
             )
         timed = texts[:latency_texts]
-        latency = {k: latency_ms(s, model, timed) for k, s in sessions.items()}
-        cfg = export_config(model, labels, config.get("data", {}))
-        write_json(tmp / "config.json", cfg)
-        if hp.encoder == "transformer":
-            save_tokenizer(model.featurizer, hp.max_length, tmp)
-        else:
+        latency = {k: latency_ms(m, timed) for k, m in loaded.items()}
+        if hp.encoder != "transformer":
             check_ids = featurizer_check(model, texts[:20], cfg["dl_portfolio"]["normalize"])
             write_json(tmp / "featurizer_check.json", check_ids)
         info = {
