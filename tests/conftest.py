@@ -11,6 +11,9 @@ KIT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 # The Try it page's npm packages, installed once by `make npm` (`make test` runs it): baked projects' `make docs` and
 # their tests/test_demo.py use them rather than running `npm ci` (the network) in every project.
+# `make test` runs these tests: the `make` they run in a baked project must not think it is nested (make[1]: lines).
+for name in ("MAKELEVEL", "MAKEFLAGS", "MFLAGS"):
+    os.environ.pop(name, None)
 os.environ.setdefault("NODE_MODULES", str(KIT / "build" / "npm" / "node_modules"))
 
 

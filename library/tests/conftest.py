@@ -34,6 +34,9 @@ def bake_project(dataset: str = "sample") -> Path:
 
 PROJECT = bake_project()
 COLLECTED = bake_project("collected_tweets")  # the same package, baked with `collect`'s config
+# `make test` runs these tests: the `make` they run in a project must not think it is nested (make[1]: lines).
+for name in ("MAKELEVEL", "MAKEFLAGS", "MFLAGS"):
+    os.environ.pop(name, None)
 # The Try it page's npm packages, installed once by the kit's `make npm` (`make test` runs it).
 os.environ.setdefault("NODE_MODULES", str(KIT / "build" / "npm" / "node_modules"))
 # The project's package is importable here and in every process a test starts, as `make install` would make it.
