@@ -22,6 +22,8 @@ def test_a_baked_project_installs_the_library_from_a_tagged_clone_of_the_kit(bak
     local = re.sub(r"\[.*?\]", "", pin).replace("https://github.com/org/dl-portfolio", f"file://{clone}")
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    # As `make install` does first: an older pip (Python 3.11's bundled 23.2) cannot read a `name @ git+file:` line.
+    subprocess.run([venv / "bin" / "python", "-m", "pip", "install", "-q", "pip>=25.1"], check=True, timeout=300)
     out = subprocess.run([venv / "bin" / "pip", "install", "-q", local], capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr[-3000:]
     show = "import dl_portfolio as d; print(d.__version__); print(d.__file__)"
