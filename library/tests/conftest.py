@@ -85,3 +85,12 @@ def new_root(folder: Path) -> Path:
     for name in ("mkdocs.yml", "README.md", "pyproject.toml"):
         shutil.copy(PROJECT / name, folder / name)
     return folder
+
+
+def copy_project(folder: Path) -> Path:
+    """Copy the baked project's configs, docs, Makefile, README, mkdocs.yml and pyproject.toml into `folder`."""
+    for name in ("configs", "docs"):
+        shutil.copytree(PROJECT / name, folder / name)
+    for name in ("Makefile", "README.md", "mkdocs.yml", "pyproject.toml"):
+        shutil.copy(PROJECT / name, folder / name)
+    return folder

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from dl_portfolio.cli import main
 
-from .conftest import LABELS, PROJECT, make_rows, write_csv
+from .conftest import LABELS, PROJECT, copy_project, make_rows, write_csv
 
 ROWS = {"train": (30, 0), "validation": (8, 1), "test": (34, 2)}  # per label, seed: a test split of 102 examples
 TRAIN = [
@@ -58,10 +58,7 @@ def csv_bytes(split_rows: list[dict], delimiter: str = ",", encoding: str = "utf
 def root(tmp_path_factory) -> Path:
     """A project folder (configs, Makefile, docs, README) with local data and one good, finished run `good`."""
     folder = tmp_path_factory.mktemp("project")
-    for name in ("configs", "docs"):
-        shutil.copytree(PROJECT / name, folder / name)
-    for name in ("Makefile", "README.md", "mkdocs.yml", "pyproject.toml"):
-        shutil.copy(PROJECT / name, folder / name)
+    copy_project(folder)
     data_folder(folder, "local")
     (folder / "texts.csv").write_text("tweet\nhello there\n")
     (folder / "latin1.txt").write_bytes("hello\ncafé au lait\n".encode("latin-1"))

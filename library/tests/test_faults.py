@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from .conftest import PACKAGE, PROJECT
+from .conftest import PACKAGE, copy_project
 from .fake_hub import FakeHub
 from .test_bad_inputs import TRAIN, data_folder, run, snapshot
 
@@ -47,10 +47,7 @@ def root(tmp_path_factory) -> Path:
     the push cases name, so a push would rewrite its card), and `damaged`: a copy of `good` whose best.ckpt was cut
     short, as a full disk used to leave it."""
     folder = tmp_path_factory.mktemp("project")
-    for name in ("configs", "docs"):
-        shutil.copytree(PROJECT / name, folder / name)
-    for name in ("Makefile", "README.md", "mkdocs.yml", "pyproject.toml"):
-        shutil.copy(PROJECT / name, folder / name)
+    copy_project(folder)
     data_folder(folder, "local")
     code, err = train_here(folder, [*TRAIN, "--run_name", "good"])
     assert code == 0, err
