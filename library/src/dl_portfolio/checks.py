@@ -183,7 +183,8 @@ def likely(flag: str) -> list[str]:
 
     from .project import current
 
-    TextDataModule, TextClassifier = current().data_class, current().model_class
+    project = current()
+    TextDataModule, TextClassifier = project.data_class, project.model_class
 
     groups = {"model": TextClassifier, "data": TextDataModule, "trainer": Trainer}
     known = [f"--{group}.{name}" for group, cls in groups.items() for name in inspect.signature(cls).parameters]

@@ -18,13 +18,11 @@ one of the schemes of `dl_portfolio.textprep`), so that the export, the API and 
 """
 
 import os
-import tomllib
 from dataclasses import dataclass
-from functools import cached_property
 from importlib import import_module
-from pathlib import Path
 
 from .errors import UserError
+from .layout import Layout
 
 ENV = "DL_PORTFOLIO_PROJECT"  # child processes (DDP ranks, sweep workers) inherit the project's package name
 
@@ -39,12 +37,12 @@ class Project:
         """`<package>.<name>`, imported."""
         return import_module(f"{self.package}.{name}")
 
-    @cached_property
+    @property
     def model_class(self):
         """The project's LightningModule (`models.TextClassifier`)."""
         return self.module("models").TextClassifier
 
-    @cached_property
+    @property
     def data_class(self):
         """The project's LightningDataModule (`data.TextDataModule`)."""
         return self.module("data").TextDataModule
@@ -58,10 +56,7 @@ def use(package: str) -> Project:
 
 def current() -> Project:
     """The project set by `use`, or named by `[tool.dl-portfolio] package` in ./pyproject.toml."""
-    package = os.environ.get(ENV)
-    if not package and Path("pyproject.toml").is_file():
-        with open("pyproject.toml", "rb") as f:
-            package = tomllib.load(f).get("tool", {}).get("dl-portfolio", {}).get("package")
+    package = os.environ.get(ENV) or Layout().settings().package
     if not package:
         raise UserError(
             "no dl-portfolio project here: run the command in a project folder (its pyproject.toml names the "
