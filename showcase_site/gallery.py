@@ -3,15 +3,15 @@
 A page shows what the example project's own `make report` wrote: the `display` block of its metrics.json (every
 number and phrase already formatted by the project: headline, model, baselines, per-topic scores, hardware), its
 figures and its built write-up. The one thing added here is what no single project knows: a model whose report has
-no bag-of-n-grams row of its own is compared with the bow example trained on the same data, formatted with the
-projects' own `formats.fmt_pct`.
+no bag-of-n-grams row of its own is compared with the bow example trained on the same data, when that example earned a
+place as a baseline (dl_portfolio.baseline), formatted with the projects' own `formats.fmt_pct`.
 """
 
 import json
 import shutil
 from pathlib import Path
 
-from dl_portfolio import formats
+from dl_portfolio import baseline, formats
 
 from showcase_site.common import (
     CARDS,
@@ -73,13 +73,14 @@ def same_data(a: dict, b: dict) -> bool:
 
 
 def bow_example(entry: dict, entries: list[dict]) -> dict | None:
-    """The bow example on the same data, for a run whose own report has no bag-of-n-grams baseline to compare with."""
+    """The bow example on the same data, for a run whose own report has no bag-of-n-grams baseline to compare with;
+    only one that earned a place as a baseline (trained as its preset says, better than the majority class)."""
     m = entry["metrics"]
     if m["model"]["encoder"] == "bow" or row_of(m["display"], "bow"):
         return None
     for other in entries:
         o = other["metrics"]
-        if other is not entry and o["model"]["encoder"] == "bow" and same_data(o["dataset"], m["dataset"]):
+        if other is not entry and baseline.earned_alone(o) and same_data(o["dataset"], m["dataset"]):
             return other
     return None
 

@@ -4,6 +4,7 @@ import hashlib
 import json
 import math
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -15,6 +16,7 @@ import pytest
 import yaml
 from dl_portfolio import export as export_module
 from dl_portfolio.cli import main as cli
+from dl_portfolio.errors import UserError
 from dl_portfolio.formats import SAMPLE_NOTE, fmt_ci, fmt_int, fmt_pct, label_name
 from dl_portfolio.model_card import card
 from dl_portfolio.report import report
@@ -249,3 +251,40 @@ def test_export_mistakes_are_one_line(project, capsys, tmp_path):
         err = capsys.readouterr().err
         assert exit_info.value.code == 2 and len(err.strip().splitlines()) == 1 and message in err, err
     assert not (tmp_path / "exports").exists()
+
+
+def test_verify_renders_each_card_again_and_names_an_edited_size_latency_or_score(project, tmp_path):
+    """`verify` checks the Hub card of every export against its run's report and the export's own measurements."""
+    from dl_portfolio.verify import verify
+
+    root = Path(shutil.copytree(project, tmp_path / "project", symlinks=True))
+    assert verify(root).startswith("verify: ")
+    info, m = info_of(root, "bert"), metrics_of(root, "bert")
+    lat = info["latency_ms_per_tweet"]["int8"]
+    edits = [  # (what the card shows, the hand edit, what it should be)
+        (f"{info['sizes']['int8'] / 1e6:.1f} MB", f"{info['sizes']['int8'] / 1e6 + 1:.1f} MB"),
+        (f"| {lat['p50']:.1f} / {lat['p95']:.1f} |", f"| {lat['p50'] + 1:.1f} / {lat['p95']:.1f} |"),
+        (
+            f"weighted-F1\n{fmt_pct(m['metrics']['weighted_f1'])}",
+            f"weighted-F1\n{fmt_pct(m['metrics']['weighted_f1'] / 2)}",
+        ),
+    ]
+    card_path = root / "exports" / "bert" / "README.md"
+    text = card_path.read_text()
+    source = "reports/bert/metrics.json and exports/bert/export.json"
+    for old, new in edits:
+        at = text.index(old)
+        card_path.write_text(text[:at] + new + text[at + len(old) :])
+        shown, should = (next(t for t in s.replace("|", " ").split() if t[0].isdigit()) for s in (new, old))
+        if "weighted" in old:
+            shown, should = new.split()[-1], old.split()[-1]
+        with pytest.raises(UserError) as err:
+            verify(root)
+        line = text.count("\n", 0, at) + 1 + ("weighted" in old)
+        fix = "was it edited by hand? `make export RUN=bert` writes it again"
+        assert str(err.value) == f"exports/bert/README.md:{line}: shows {shown} where {source} gives {should}: {fix}"
+    card_path.write_text(text)
+    # export.json's sizes are the files' own
+    (root / "exports" / "bert" / "onnx" / "model_quantized.onnx").write_bytes(b"not the model")
+    with pytest.raises(UserError, match=r"^exports/bert/export.json: says onnx/model_quantized.onnx is \d+ bytes but"):
+        verify(root)

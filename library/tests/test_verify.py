@@ -9,15 +9,16 @@ import sys
 from pathlib import Path
 
 import pytest
-from dl_portfolio.formats import fmt_pct
+from dl_portfolio.formats import fmt_ci, fmt_p, fmt_pct, fmt_points
 from dl_portfolio.report import report
 from dl_portfolio.runner import train
 from dl_portfolio.verify import verify
 
-from .conftest import PROJECT, new_root, train_args, write_splits
+from .conftest import LABELS, PROJECT, new_root, train_args, write_splits
 
-PERCENT = re.compile(r"(?<![\d.])\d+\.\d%|\d+\.\d–\d+\.\d")  # what fmt_pct and fmt_ci write
-HAND_EDIT = "`make report` rewrites the generated parts"
+# Every number a page shows (not the digits inside a word such as a commit hash).
+NUMBER = re.compile(r"(?<!\w)[+\-−]?\d+(?:[.,]\d+)*(?:e[+-]?\d+)?%?")
+HAND_EDIT = "was it edited by hand? `make report` writes the generated parts again"
 
 
 @pytest.fixture(scope="module")
@@ -48,24 +49,6 @@ def metrics(root: Path) -> dict:
     return json.loads((root / "reports" / "latest" / "metrics.json").read_text())
 
 
-def not_a_score(m: dict) -> str:
-    """A well-formed percentage that no float of metrics.json formats to."""
-    taken = set()
-
-    def walk(value):
-        if isinstance(value, dict):
-            for v in value.values():
-                walk(v)
-        elif isinstance(value, list):
-            for v in value:
-                walk(v)
-        elif isinstance(value, float):
-            taken.add(fmt_pct(value))
-
-    walk(m)
-    return next(p for p in (f"{x / 10:.1f}%" for x in range(1000, 0, -7)) if p not in taken)
-
-
 def block(text: str, name: str) -> str:
     return text.split(f"<!-- {name}:start -->")[1].split(f"<!-- {name}:end -->")[0]
 
@@ -81,35 +64,92 @@ def test_the_reported_pages_pass_and_every_number_is_counted(project):
     readme, index = (project / "README.md").read_text(), (project / "docs" / "index.md").read_text()
     shown = [block(readme, "pitch"), block(index, "summary"), block(index, "results")]
     shown += [(project / "docs" / page).read_text() for page in ("results.md", "model-card.md")]
-    shown.append(json.dumps(metrics(project).get("display"), ensure_ascii=False))
-    count = sum(len(PERCENT.findall(text)) for text in shown)
-    assert count >= 20  # headline, cards, baselines, per-class table, model card: all checked
-    pages = 4 + bool(metrics(project).get("display"))  # README, index.md, results.md, model-card.md (+ display)
+    shown += [json.dumps(value, ensure_ascii=False) for value in metrics(project)["display"].values()]
+    count = sum(len(NUMBER.findall(text)) for text in shown)
+    assert count >= 200  # headline, cards, baselines, tables, intervals, counts, p-values: all checked
     out = cli(project)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == (
-        f"verify: {count} numbers on {pages} pages match reports/latest/metrics.json, whose accuracy, macro-F1, "
+        f"verify: {count} numbers on 5 pages are what reports/latest/metrics.json gives, whose accuracy, macro-F1, "
         "weighted-F1 and confusion matrix match the 18 predictions of predictions.csv"
     )
 
 
-@pytest.mark.parametrize(("page", "marker"), [("docs/index.md", "results"), ("README.md", "pitch")])
-def test_a_number_edited_by_hand_fails_with_one_line_naming_page_and_number(project, page, marker):
-    accuracy = fmt_pct(metrics(project)["metrics"]["accuracy"])
-    wrong = not_a_score(metrics(project))
-    path = project / page
-    text = path.read_text()
-    start = text.index(f"<!-- {marker}:start -->")
-    at = text.index(accuracy, start)  # the first accuracy of the generated block
-    path.write_text(text[:at] + wrong + text[at + len(accuracy) :])
-    line = text.count("\n", 0, at) + 1
+def bump(number: str) -> str:
+    """The same number with its first digit changed: what a hand edit of it looks like."""
+    at = next(i for i, c in enumerate(number) if c.isdigit())
+    return number[:at] + str((int(number[at]) + 1) % 10) + number[at + 1 :]
 
-    out = cli(project)
-    assert out.returncode == 2 and out.stdout == ""
-    assert out.stderr.splitlines() == [
-        f"error: {page}:{line}: {wrong} is not a number of reports/latest/metrics.json: was it edited by hand? "
-        f"{HAND_EDIT}"
+
+def places(m: dict) -> list[tuple[str, str, str]]:
+    """(page, text around a number, the number) for one number of each kind on each generated page."""
+    acc, f1, wf1 = (fmt_pct(m["metrics"][k]) for k in ("accuracy", "macro_f1", "weighted_f1"))
+    ci = fmt_ci(m["intervals"]["macro_f1"])
+    gain = m["significance"]["majority"]["macro_f1"]
+    p = fmt_p(m["significance"]["majority"]["mcnemar"]["p_value"])
+    support = str(m["per_class"][LABELS[0]]["support"])
+    return [
+        ("README.md", f"**{acc} accuracy**", acc),  # the pitch's headline
+        ("README.md", "on the 18 test examples", "18"),  # a count
+        ("docs/index.md", f"{fmt_points(gain['difference'])} macro-F1 points", fmt_points(gain["difference"])),  # gain
+        ("docs/index.md", f'"metric__value">{wf1}<', wf1),  # a metric card
+        ("docs/index.md", f"({ci})", ci.split("–")[1]),  # an interval's upper end
+        ("docs/results.md", f"| {p} (", p.split()[-1]),  # a p-value
+        ("docs/results.md", f"Weighted-F1 of this model: {wf1}", wf1),
+        ("docs/results.md", f"| {support} |", support),  # a support in the per-class table
+        ("docs/model-card.md", f"Weighted-F1: {wf1}", wf1),
+        ("docs/model-card.md", f"| {f1} ({ci}) |", f1),  # the comparison table's macro-F1
     ]
+
+
+def test_each_kind_of_number_edited_on_each_page_fails_with_one_line_naming_it(project):
+    m = metrics(project)
+    for page, around, number in places(m):
+        path = project / page
+        text = path.read_text()
+        at = text.index(around) + around.index(number)
+        path.write_text(text[:at] + bump(number) + text[at + len(number) :])
+        out = cli(project)
+        path.write_text(text)
+        line = text.count("\n", 0, at) + 1
+        assert out.returncode == 2 and out.stdout == "", page
+        assert out.stderr.splitlines() == [
+            f"error: {page}:{line}: shows {bump(number)} where reports/latest/metrics.json gives {number}: {HAND_EDIT}"
+        ], (page, around)
+
+
+def test_a_number_added_or_removed_or_a_word_changed_fails_too(project):
+    readme = project / "README.md"
+    text = readme.read_text()
+    acc = fmt_pct(metrics(project)["metrics"]["accuracy"])
+    line = text.count("\n", 0, text.index(f"**{acc} accuracy**")) + 1
+    edits = [
+        (f"**{acc} accuracy**", f"**{acc} accuracy** (top 3 of 40 entries)", "shows 3, which"),
+        (f"**{acc} accuracy** (95% CI ", "**accuracy** (95% CI ", f"lacks {acc}, which"),
+        (f"**{acc} accuracy**", f"**{acc} precision**", "reads 'precision' where"),
+    ]
+    for old, new, says in edits:
+        readme.write_text(text.replace(old, new, 1))
+        out = cli(project)
+        assert out.returncode == 2 and out.stderr.startswith(f"error: README.md:{line}: {says}"), out.stderr
+        assert len(out.stderr.splitlines()) == 1
+    readme.write_text(text)
+    assert cli(project).returncode == 0
+
+
+def test_the_display_texts_are_checked_key_by_key(project):
+    file = project / "reports" / "latest" / "metrics.json"
+    m = json.loads(file.read_text())
+    shown = m["display"]["test_examples"]
+    m["display"]["test_examples"] = bump(shown)
+    for copy in (file, project / "docs" / "assets" / "metrics.json"):  # the report's and the site's
+        copy.write_text(json.dumps(m))
+    out = cli(project)
+    assert out.returncode == 2
+    assert out.stderr == (
+        f"error: reports/latest/metrics.json, display.test_examples: shows {bump(shown)} where "
+        f"reports/latest/metrics.json gives {shown}: {HAND_EDIT}\n"
+    )
 
 
 def test_numbers_in_the_authors_prose_are_the_authors(project):
@@ -129,24 +169,6 @@ def test_metrics_json_that_its_predictions_do_not_give_fails(project):
     (line,) = out.stderr.splitlines()
     assert line.startswith(f"error: reports/latest/metrics.json: accuracy is {claimed!r} but reports/latest/")
     assert "predictions.csv gives" in line and "run `make report` again" in line
-
-
-def test_an_exports_model_card_is_checked_against_its_run_and_its_export(project):
-    card = project / "exports" / "main" / "README.md"
-    card.parent.mkdir(parents=True)
-    (card.parent / "export.json").write_text(json.dumps({"parity": {"accuracy": {"int8": 0.4321}}}))
-    card.write_text((project / "docs" / "model-card.md").read_text() + "\nThe int8 copy: 43.2% accuracy.\n")
-    assert verify(project).startswith("verify: ")
-
-    wrong = not_a_score(metrics(project))
-    card.write_text(card.read_text().replace("43.2%", wrong))
-    out = cli(project)
-    line = card.read_text().count("\n")
-    assert out.returncode == 2
-    assert out.stderr.splitlines() == [
-        f"error: exports/main/README.md:{line}: {wrong} is not a number of reports/main/metrics.json: was it edited "
-        f"by hand? {HAND_EDIT}"
-    ]
 
 
 def test_a_broken_metrics_json_is_one_line_too(project):

@@ -1,13 +1,14 @@
 """Everything `report` measures on the test split beyond the scores: intervals, baselines compared on the same
 examples, calibration, slices, invariance, the spread over seeds and the published reference."""
 
-from . import metrics, references, slices
+from . import baseline, metrics, references, slices
 from .inference import argmax, predict_proba
 
 
 def evaluate(model, dm, bow: dict | None = None, bow_model=None, reference: str | None = None) -> dict:
     """Score the model on `dm`'s test split and compare it with its baselines (the majority class; `bow_model`, the
-    bag-of-n-grams run `bow` describes, when there is one); the `metrics.json` parts it makes."""
+    bag-of-n-grams run `bow` describes, when there is one and it earns the comparison: baseline.py); the
+    `metrics.json` parts it makes."""
     labels, k = list(dm.labels), len(dm.labels)
     texts = [text for text, _ in dm.splits["test"]]
     gold = [label for _, label in dm.splits["test"]]
@@ -15,9 +16,14 @@ def evaluate(model, dm, bow: dict | None = None, bow_model=None, reference: str 
     pred = [argmax(p) for p in probs]
     train = [label for _, label in dm.splits["train"]]
     majority = metrics.majority_baseline(train, gold, labels)
-    significance = {"majority": metrics.compare(gold, pred, [metrics.majority_label(train)] * len(gold), k)}
-    if bow_model is not None:
-        significance["bow"] = metrics.compare(gold, pred, [argmax(p) for p in predict_proba(bow_model, texts)], k)
+    always = [metrics.majority_label(train)] * len(gold)
+    significance = {"majority": metrics.compare(gold, pred, always, k)}
+    if bow and not bow["why"] and bow_model is not None:
+        bow_pred = [argmax(p) for p in predict_proba(bow_model, texts)]
+        gain = metrics.compare(gold, bow_pred, always, k)["macro_f1"]
+        bow = {**bow, "why": baseline.beats_majority(bow, gain, majority)}
+        if not bow["why"]:  # only a baseline that earned it is compared with
+            significance["bow"] = metrics.compare(gold, pred, bow_pred, k)
 
     def labels_of(batch: list[str]) -> list[int]:
         return [argmax(p) for p in predict_proba(model, batch)]

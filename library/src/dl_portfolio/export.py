@@ -347,7 +347,7 @@ def export(root: Path, runs_dir: Path, run: str | None = None, latency_texts: in
         info["sizes"] = {k: (tmp / p).stat().st_size for k, p in (("fp32", FP32), ("int8", INT8))}
         write_json(tmp / "export.json", info)  # before the card, which shows its numbers
         info["repo_id"] = model_card.repo_id(root)  # where the card's examples load it from; push-model keeps it true
-        write_text(tmp / "README.md", model_card.card(metrics, cfg, info, info["repo_id"]))
+        write_text(tmp / "README.md", model_card.card(metrics, cfg, info, info["repo_id"], root))
         info["files"] = {k: v for k, v in file_sizes(tmp).items() if k != "export.json"}  # it cannot hold its own
         write_json(tmp / "export.json", info)
     out = layout.export(run_dir.name)

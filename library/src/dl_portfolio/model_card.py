@@ -16,7 +16,7 @@ from .errors import UserError
 from .formats import SAMPLE_NOTE, backbone_id, fmt_int, fmt_pct, fmt_seconds, hardware_line, label_name, model_name
 from .layout import Layout
 from .pages import per_class_table
-from .writeup import noun, with_ci  # the headline metric with its 95% interval, as on the write-up
+from .writeup import bow_baseline, noun, with_ci  # the headline metric with its 95% interval, as on the write-up
 
 # SPDX ids of the kit's licenses -> the Hub's license ids.
 HUB_LICENSES = {"MIT": "mit", "Apache-2.0": "apache-2.0", "BSD-3-Clause": "bsd-3-clause"}
@@ -33,9 +33,10 @@ def repo_id(root: Path = Path(".")) -> str:
     return found
 
 
-def metadata(m: dict, config: dict, info: dict, repo_id: str) -> dict:
+def metadata(m: dict, config: dict, info: dict, repo_id: str, root: Path = Path(".")) -> dict:
     """The card's YAML header: what the Hub shows in its sidebar, its widget and its leaderboards."""
     block, data = config["dl_portfolio"], m["config"].get("data", {})
+    spdx = Layout(root).settings().license
     dataset = {"name": m["dataset"]["name"], "type": data.get("hub_id") or m["dataset"]["source"], "split": m["split"]}
     if data.get("hub_config"):
         dataset["config"] = data["hub_config"]
@@ -45,7 +46,7 @@ def metadata(m: dict, config: dict, info: dict, repo_id: str) -> dict:
         tags.append("sample-data")
     meta = {
         "language": ["en"],
-        "license": HUB_LICENSES.get(Layout().settings().license, "other"),
+        "license": HUB_LICENSES.get(spdx, "other"),
         "library_name": "transformers.js" if block["encoder"] == "transformer" else "onnx",
         "pipeline_tag": "text-classification",
         "tags": tags,
@@ -72,7 +73,7 @@ def metadata(m: dict, config: dict, info: dict, repo_id: str) -> dict:
             }
         ],
     }
-    if Layout().settings().license == "none":
+    if spdx == "none":
         meta["license_name"] = "all-rights-reserved"
     if data.get("hub_id"):
         meta["datasets"] = [data["hub_id"]]
@@ -240,12 +241,12 @@ def architecture_note(config: dict) -> str:
     )
 
 
-def card(m: dict, config: dict, info: dict, repo_id: str) -> str:
-    """The whole README.md of the export folder."""
+def card(m: dict, config: dict, info: dict, repo_id: str, root: Path = Path(".")) -> str:
+    """The whole README.md of the export folder of the project at `root`."""
     links = m.get("links") or {}
     example = info["examples"][0]["text"] if info["examples"] else "Great match tonight!"
     sample = f"> **Sample data.** {SAMPLE_NOTE}\n\n" if m["dataset"]["is_sample"] else ""
-    bow = m["baselines"].get("bow")
+    bow = bow_baseline(m)
     majority = fmt_pct(m["baselines"]["majority"]["macro_f1"])
     baselines = f"always predicting the most frequent {noun(m)} gets {majority}"
     if bow:
@@ -255,7 +256,7 @@ def card(m: dict, config: dict, info: dict, repo_id: str) -> str:
         " Do the same before calling it, as the examples below do." if textprep.scheme(normalize) != "none" else ""
     )
     p = info["parity"]
-    header = yaml.safe_dump(metadata(m, config, info, repo_id), sort_keys=False, allow_unicode=True, width=1000)
+    header = yaml.safe_dump(metadata(m, config, info, repo_id, root), sort_keys=False, allow_unicode=True, width=1000)
     pairs = (("Write-up", links.get("writeup")), ("Code", links.get("repo")))
     linked = " · ".join(f"[{k}]({v})" for k, v in pairs if v)
     return f"""---

@@ -51,6 +51,7 @@ def build_metrics(
     scores: dict,
     majority: dict,
     bow: dict | None,
+    epochs: int | None = None,
 ) -> dict:
     """The metrics.json document (its keys are read by the kit's showcase gallery: keep them); `data` is the
     fingerprint of the splits it scored."""
@@ -71,6 +72,7 @@ def build_metrics(
         },
         "split": "test",
         "seed": manifest.get("seed", config.get("seed_everything")),
+        "epochs": epochs,  # trained (a baseline counts only when it trained as many as its preset says)
         "model": {
             "encoder": model.get("encoder"),
             "backbone": model.get("backbone") if model.get("encoder") == "transformer" else None,
@@ -163,6 +165,7 @@ def report(root: Path, runs_dir: Path, run: str | None = None, top_mistakes: int
         scores=scores,
         majority=ev["majority"],
         bow=ev["bow"],
+        epochs=opened.test_metrics.get("epochs"),
     )
     metrics |= {key: ev[key] for key in ("intervals", "significance", "calibration", "slices", "invariance")}
     metrics |= {"published": ev["published"], "seeds": evaluation.seed_group(manifest.get("group"), opened.seed_group)}

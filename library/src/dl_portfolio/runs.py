@@ -10,14 +10,9 @@ from pathlib import Path
 
 import yaml
 
+from .baseline import candidate
 from .errors import UserError
 from .layout import Layout
-
-# Data options that decide which examples a run sees: a baseline only compares when all of them match.
-SAME_DATA_KEYS = (
-    "source", "path", "hub_id", "hub_config", "splits", "labels", "text_column", "label_column",
-    "val_fraction", "test_fraction", "split_seed", "drop_leaked", "normalize",
-)  # fmt: skip
 
 
 def resolve(runs_dir: Path, name: str | None = None) -> Path:
@@ -140,30 +135,6 @@ def epoch_history(run_dir: Path) -> list[dict]:
     return [{"epoch": e, **epochs[e]} for e in sorted(epochs)]
 
 
-def same_data(a: dict, b: dict) -> bool:
-    """Whether two data configs select the same examples (batch sizes and workers may differ)."""
-    return all(a.get(k) == b.get(k) for k in SAME_DATA_KEYS)
-
-
-def bow_baseline(runs_dir: Path, run_dir: Path, config: dict) -> dict | None:
-    """The newest other finished bag-of-n-grams run on the same data: `{"accuracy", "macro_f1", "run"}`, or None."""
-    found = []
-    for other in Path(runs_dir).iterdir():
-        if other.is_symlink() or not other.is_dir() or other.resolve() == run_dir.resolve():
-            continue
-        test, cfg = read_json(other / "test_metrics.json"), other / "config.yaml"
-        # No checkpoint means a fast_dev_run: it tested an untrained model, which is no baseline.
-        if not test or not test.get("checkpoint") or not cfg.is_file():
-            continue
-        cfg = yaml.safe_load(cfg.read_text(encoding="utf-8")) or {}
-        if cfg.get("model", {}).get("encoder") == "bow" and same_data(cfg.get("data", {}), config.get("data", {})):
-            found.append(((other / "test_metrics.json").stat().st_mtime, other.name, test))
-    if not found:
-        return None
-    _, name, test = max(found, key=lambda f: f[:2])
-    return {"accuracy": test.get("test/acc"), "macro_f1": test.get("test/f1_macro"), "run": name}
-
-
 def seed_members(runs_dir: Path, group: str | None) -> list[dict]:
     """The finished runs trained as one group of seeds: `{"run", "seed", **test_metrics}` each ([] without a group)."""
     if not group:
@@ -215,18 +186,24 @@ class Run:
         return data_module(self.config, self.model)
 
     @cached_property
+    def test_metrics(self) -> dict:
+        """test_metrics.json: the test scores of the best checkpoint and the epochs trained; {} without one."""
+        return read_json(self.folder / "test_metrics.json") or {}
+
+    @cached_property
     def history(self) -> list[dict]:
         """Per-epoch train/val metrics."""
         return epoch_history(self.folder)
 
     @cached_property
     def baseline(self) -> dict | None:
-        """The bag-of-n-grams run it is compared with (`{"accuracy", "macro_f1", "run"}`), or None."""
-        return bow_baseline(self.runs_dir, self.folder, self.config)
+        """The bag-of-n-grams run it is compared with, and what it lacks to count (baseline.candidate), or None."""
+        return candidate(self.runs_dir, self.folder, self.config, self.manifest.get("data"))
 
     def baseline_model(self):
-        """The baseline run's best checkpoint (None without a baseline)."""
-        return load_model(self.runs_dir / self.baseline["run"]) if self.baseline else None
+        """The baseline run's best checkpoint (None without a baseline, or with one not trained as its preset says)."""
+        found = self.baseline
+        return load_model(self.runs_dir / found["run"]) if found and not found["why"] else None
 
     @cached_property
     def seed_group(self) -> list[dict]:

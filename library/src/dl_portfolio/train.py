@@ -7,14 +7,12 @@ from pathlib import Path
 
 from lightning.pytorch.utilities import rank_zero_info
 
-from . import runs
+from . import baseline, runs
+from .baseline import BOW_EPOCHS, BOW_PRESET
 from .errors import UserError
 from .files import point_link
 from .layout import Layout
 from .runner import train
-
-BOW_PRESET = Path("configs/model/bow.yaml")
-BOW_EPOCHS = "30"  # the preset's note: the bag of n-grams needs many small steps
 
 
 def pop_option(args: list[str], name: str) -> tuple[str | None, list[str]]:
@@ -50,21 +48,23 @@ def train_seeds(args: list[str], seeds: int) -> list[dict]:
 
 def train_baseline(args: list[str]) -> dict | None:
     """Train the bag of n-grams on the same data as the run `runs/latest` points to, when it is a transformer run
-    and no bag-of-n-grams run on that data exists; `runs/latest` stays on the transformer run."""
+    and no bag-of-n-grams run on that data was trained as its preset says; `runs/latest` stays on the transformer
+    run."""
     runs_dir = Path(pop_option(args, "--runs_dir")[0] or "runs")
     latest = Layout(runs_dir=runs_dir).latest_run
     if "WORLD_SIZE" in os.environ or not latest.exists() or not BOW_PRESET.is_file():
         return None  # several processes (DDP, torchrun) would each train it: `make train MODEL=bow` does it once
     run_dir = latest.resolve()
-    config = runs.read_config(run_dir)
-    if config.get("model", {}).get("encoder") != "transformer" or runs.bow_baseline(runs_dir, run_dir, config):
+    config, data = runs.read_config(run_dir), (runs.read_json(run_dir / "manifest.json") or {}).get("data")
+    found = baseline.candidate(runs_dir, run_dir, config, data)
+    if config.get("model", {}).get("encoder") != "transformer" or (found and not found["why"]):
         return None
     rest = args
     for option in ("--run_name", "--resume", "--group", "--seed_everything"):
         rest = pop_option(rest, option)[1]
     rank_zero_info(f"baseline: training the bag of n-grams on the same data ({BOW_PRESET}, {BOW_EPOCHS} epochs)")
-    bow = [*rest, "--model", str(BOW_PRESET), "--trainer.max_epochs", BOW_EPOCHS, "--run_name", f"{run_dir.name}-bow",
-           "--tracking.backend", "none"]  # fmt: skip
+    bow = [*rest, "--model", str(BOW_PRESET), "--trainer.max_epochs", str(BOW_EPOCHS),
+           "--run_name", f"{run_dir.name}-bow", "--tracking.backend", "none"]  # fmt: skip
     result = train(bow)
     point_link(latest, run_dir)
     return result

@@ -1,85 +1,114 @@
-"""`verify`: the numbers the project claims are the numbers its predictions give.
+"""`verify`: every number the project publishes is the number its source gives, at the place it stands.
 
 1. The headline metrics of `reports/latest/metrics.json` (accuracy, macro-F1, weighted-F1, confusion matrix) are
    recomputed from `reports/latest/predictions.csv` with the report's own metric code (metrics.py).
-2. Every percentage on the generated parts of the pages (the README pitch block, the summary and results blocks of
-   docs/index.md, docs/results.md, docs/model-card.md, metrics.json's `display` texts) must be one of metrics.json's
-   scores written with `fmt_pct` (or a confidence of a mistake results.md lists from errors.csv). An export's model
-   card, `exports/<run>/README.md`, is checked the same way against `reports/<run>/` and its own export.json.
+2. Every generated page is rendered again, by the functions `report` wrote it with, from that metrics.json (and
+   errors.csv for the table of mistakes): the README pitch, the summary and results blocks of docs/index.md,
+   docs/results.md, docs/model-card.md, metrics.json's `display` texts and the site's copy of metrics.json. An export's
+   model card, `exports/<run>/README.md`, is rendered again from `reports/<run>/metrics.json` and the export's own
+   config.json and export.json, whose file sizes are checked against the files.
+3. Each page is compared with its rendering token by token: percentages, counts, intervals, gains, p-values, sizes,
+   latencies and the words around them. The first number that differs fails with one line naming the page, its line,
+   what it shows and what it should show; a difference in words alone fails the same way (a hand edit, or pages
+   written by another version of the library: `make report` writes them again).
 
-Why a check by number rather than regenerating the pages and comparing their text: the page text changes with the
-kit (a `cruft update` rewords a sentence, a new release adds a table) while the numbers of a run do not, and other
-code writes pages too (an export's model card) whose layout this module need not know. A percentage that is not a
-score of the run is wrong wherever it stands. What this cannot see: two of the run's own numbers swapped.
-A failure is one line naming the page, its line and the number; nothing is written.
+Rendering and checking share one source, so they cannot drift apart. The author's own text, outside the generated
+blocks, is theirs: verify does not read it. Nothing is written.
 """
 
 import csv
 import json
 import math
 import re
+from dataclasses import dataclass
+from difflib import SequenceMatcher
 from pathlib import Path
 
-from . import schema
+from . import schema, sweep_report
 from .errors import ArgumentParser, UserError
 from .formats import fmt_pct
 from .layout import Layout
 from .metrics import classification_metrics
+from .pages import model_card_page, results_page
 from .project import prog
+from .writeup import display_block, pitch_block, results_block, summary_block
 
-# Generated parts of the pages: (path relative to the project, marker names; None = the whole page is generated).
-PAGES = [("README.md", ("pitch",)), ("docs/index.md", ("summary", "results")), ("docs/results.md", None)]
-PAGES += [("docs/model-card.md", None)]
-# A percentage, but not the level of an interval ("95% CI", "95% bootstrap intervals": that names no score), or an
-# interval of percentages as `fmt_ci` writes it ("85.8–89.0").
-PERCENT = re.compile(
-    r"(?<![\w.+])(?:\d+(?:\.\d+)?%(?!\s*(?:CI\b|confidence|bootstrap|interval))|\d+\.\d–\d+\.\d(?![\d%]))"
-)
-# metrics.json keys whose numbers are not scores (settings, sizes, times), and the texts written from the scores.
-NOT_SCORES = {"config", "versions", "hardware", "git", "dataset", "model", "links", "figures", "seed", "display"}
-NOT_SCORES |= {"train_wall_seconds", "confusion_matrix", "support"}
 HEADLINE = ("accuracy", "macro_f1", "weighted_f1")
+# A number as the pages write it (signed gains, thousands separators, decimals, exponents, a percent sign), a word,
+# or one other character: whitespace is not compared, so a rewrapped line still matches.
+TOKEN = re.compile(r"[+\-−]?\d+(?:[.,]\d+)*(?:e[+-]?\d+)?%?|[^\W\d]\w*|\S")
+REWRITE = "was it edited by hand? `make report` writes the generated parts again"
+# Before any report: a score on a generated part (not the level of an interval, "95% CI", which names no score).
+SCORE = re.compile(r"(?<![\w.+])\d+(?:\.\d+)?%(?!\s*(?:CI\b|confidence|bootstrap|interval))")
 
 
-def scores(value, key: str = "") -> list[float]:
-    """Every float of a metrics.json subtree, skipping the keys that hold no scores."""
-    if key in NOT_SCORES:
-        return []
-    if isinstance(value, dict):
-        return [s for k, v in value.items() for s in scores(v, k)]
-    if isinstance(value, list):
-        return [s for v in value for s in scores(v, key)]
-    return [value] if isinstance(value, float) else []
+@dataclass
+class Part:
+    """A generated part of a page: where it stands (`page`, the offset of `text` in the file) and what it says."""
+
+    page: str
+    text: str
+    file_text: str
+    offset: int
+    expected: str
+    source: str
+    fix: str = REWRITE
+    lines: bool = True  # False for a part that is not lines of a file (a value of metrics.json)
+
+    def where(self, at: int) -> str:
+        """The page and the line of the file at offset `at` of this part."""
+        return f"{self.page}:{self.file_text.count(chr(10), 0, self.offset + at) + 1}" if self.lines else self.page
 
 
-def generated_parts(text: str, names: tuple[str, ...] | None) -> list[tuple[int, str]]:
-    """(offset, text) of each generated part of a page: the named marker blocks, or the whole page."""
-    if names is None:
-        return [(0, text)]
-    parts = []
-    for name in names:
-        start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
-        if text.count(start) == 1 and text.count(end) == 1 and text.index(start) < text.index(end):
-            begin = text.index(start) + len(start)
-            parts.append((begin, text[begin : text.index(end)]))
-    return parts
+def tokens(text: str) -> list[tuple[str, int]]:
+    """(token, offset) of every number, word and sign of `text`."""
+    return [(m.group(), m.start()) for m in TOKEN.finditer(text)]
 
 
-def stated(number: str, allowed: set[str]) -> bool:
-    """Whether a number of a page is one of the `allowed` percentages (both ends of an interval)."""
-    return all(f"{end.rstrip('%')}%" in allowed for end in number.split("–"))
+def is_number(token: str) -> bool:
+    return bool(re.match(r"[+\-−]?\d", token))
 
 
-def claims(path: Path, names: tuple[str, ...] | None, rel: str) -> list[tuple[str, int, str]]:
-    """(page, line, percentage) of every percentage on the generated parts of the page at `path`, if it exists."""
-    if not path.is_file():
-        return []
-    text = path.read_text(encoding="utf-8")
-    found = []
-    for offset, part in generated_parts(text, names):
-        for match in PERCENT.finditer(part):
-            found.append((rel, text.count("\n", 0, offset + match.start()) + 1, match.group()))
-    return found
+def numbers(text: str) -> int:
+    """How many numbers `text` shows."""
+    return sum(is_number(t) for t, _ in tokens(text))
+
+
+def difference(part: Part) -> str | None:
+    """The first place where `part` differs from what its source gives, as one line; None when it does not.
+
+    A differing number is reported before a differing word, wherever it stands.
+    """
+    exp, act = tokens(part.expected), tokens(part.text)
+    matcher = SequenceMatcher(None, [t for t, _ in exp], [t for t, _ in act], autojunk=False)
+    words = None
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            continue
+        at = act[j1][1] if j1 < len(act) else len(part.text)
+        should = [t for t, _ in exp[i1:i2] if is_number(t)]
+        shown = [(t, o) for t, o in act[j1:j2] if is_number(t)]
+        where = part.where(shown[0][1] if shown else at)
+        if shown and should:
+            return f"{where}: shows {shown[0][0]} where {part.source} gives {should[0]}: {part.fix}"
+        if shown:
+            return f"{where}: shows {shown[0][0]}, which {part.source} does not give: {part.fix}"
+        if should:
+            return f"{where}: lacks {should[0]}, which {part.source} gives here: {part.fix}"
+        if words is None:
+            seen = " ".join(t for t, _ in act[j1:j2]) or "nothing"
+            meant = " ".join(t for t, _ in exp[i1:i2]) or "nothing"
+            words = f"{where}: reads {seen!r} where {part.source} gives {meant!r}: {part.fix}"
+    return words
+
+
+def marked(text: str, name: str) -> tuple[int, str] | None:
+    """(offset, text) of the `<!-- name:start -->` ... `<!-- name:end -->` block of a page, None without one."""
+    start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+    if text.count(start) != 1 or text.count(end) != 1 or text.index(start) > text.index(end):
+        return None
+    begin = text.index(start) + len(start)
+    return begin, text[begin : text.index(end)]
 
 
 def read_predictions(path: Path, labels: list[str], rel: str) -> tuple[list[int], list[int]]:
@@ -129,16 +158,13 @@ def check_report(report_dir: Path, shown_dir: str) -> tuple[dict, int]:
     return m, len(gold)
 
 
-def allowed_numbers(report_dir: Path, m: dict) -> set[str]:
-    """What a page written from this report may show: its scores, and the mistakes results.md lists from errors.csv
-    (their confidences, and any percentage in their texts)."""
-    allowed = {fmt_pct(s) for s in scores(m)}
-    errors_csv = report_dir / "errors.csv"
-    if errors_csv.is_file():
-        with errors_csv.open(newline="", encoding="utf-8") as f:
-            for row in csv.DictReader(f):
-                allowed |= {fmt_pct(float(row["confidence"])), *PERCENT.findall(row["text"])}
-    return allowed
+def mistakes(report_dir: Path) -> list[dict]:
+    """errors.csv's rows as report.write_tables returned them to the results page."""
+    path = report_dir / "errors.csv"
+    if not path.is_file():
+        return []
+    with path.open(newline="", encoding="utf-8") as f:
+        return [{**row, "confidence": float(row["confidence"])} for row in csv.DictReader(f)]
 
 
 def shown(path: Path, root: Path) -> str:
@@ -146,59 +172,97 @@ def shown(path: Path, root: Path) -> str:
     return path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path)
 
 
+def page_parts(root: Path, report_dir: Path, m: dict, source: str) -> list[Part]:
+    """The generated parts of the README and docs/ with what the report renders for each."""
+    pages = [
+        ("README.md", {"pitch": pitch_block(m)}),
+        ("docs/index.md", {"summary": summary_block(m), "results": results_block(m)}),
+    ]
+    sweep = sweep_report.section(m) if m.get("sweep") else ""
+    whole = [("docs/results.md", results_page(m, mistakes(report_dir)) + sweep), ("docs/model-card.md", None)]
+    parts = []
+    for rel, blocks in pages:
+        text = (root / rel).read_text(encoding="utf-8") if (root / rel).is_file() else ""
+        for name, body in blocks.items():
+            found = marked(text, name)
+            if found:  # without its markers `report` could not write the block: nothing generated stands there
+                parts.append(Part(rel, found[1], text, found[0], body, source))
+    for rel, body in whole:
+        if (root / rel).is_file():
+            text = (root / rel).read_text(encoding="utf-8")
+            parts.append(Part(rel, text, text, 0, body if body is not None else model_card_page(m), source))
+    expected = display_block(m)  # the texts the kit's showcase shows, key by key
+    for key in sorted(set(expected) | set(m["display"])):
+        text = json.dumps(m["display"].get(key), ensure_ascii=False)
+        body = json.dumps(expected.get(key), ensure_ascii=False)
+        parts.append(Part(f"{source}, display.{key}", text, text, 0, body, source, lines=False))
+    return parts
+
+
+def export_parts(root: Path, layout: Layout) -> list[Part]:
+    """Each export's model card with what its run's report and the export's measurements render; an export.json
+    whose sizes are not its files' fails here."""
+    from .model_card import card
+
+    parts = []
+    for path in sorted(root.glob("exports/*/README.md")):
+        folder, rel, run = path.parent, shown(path, root), path.parent.name
+        run_report = layout.report(run)
+        if not (run_report / "metrics.json").is_file():
+            raise UserError(f"{rel} is of run {run}, which has no report: run `make report RUN={run}`")
+        run_m, _ = check_report(run_report, shown(run_report, root))
+        config, info = (read_json(folder / n, shown(folder / n, root)) for n in ("config.json", "export.json"))
+        fix = f"was it edited by hand? `make export RUN={run}` writes it again"
+        for name, size in (info.get("files") or {}).items():
+            if name == "README.md":
+                continue  # the card itself: rendered again below, which names what differs
+            actual = (folder / name).stat().st_size if (folder / name).is_file() else None
+            if actual != size:
+                now = f"the file has {actual}" if actual is not None else "the file is missing"
+                raise UserError(f"{shown(folder, root)}/export.json: says {name} is {size} bytes but {now}: {fix}")
+        source = f"{shown(run_report, root)}/metrics.json and {shown(folder, root)}/export.json"
+        text = path.read_text(encoding="utf-8")
+        parts.append(Part(rel, text, text, 0, card(run_m, config, info, info["repo_id"], root), source, fix))
+    return parts
+
+
 def verify(root: Path, report_dir: Path | None = None) -> str:
     """Check the report and the pages of the project at `root`; return the summary line, raise UserError if wrong."""
     layout = Layout(root)
     report_dir = report_dir or layout.latest_report
     name = shown(report_dir, root)
-    found = [c for rel, names in PAGES for c in claims(root / rel, names, rel)]
     if not (report_dir / "metrics.json").is_file():
-        if found:
-            page, line, number = found[0]
-            raise UserError(
-                f"{page}:{line}: shows {number} but there is no {name}/metrics.json: run `make report` (and commit "
-                "reports/)"
-            )
+        for rel, block in (("README.md", "pitch"), ("docs/index.md", "summary"), ("docs/index.md", "results")):
+            text = (root / rel).read_text(encoding="utf-8") if (root / rel).is_file() else ""
+            found = marked(text, block)
+            stated = SCORE.search(found[1]) if found else None
+            if stated:
+                line = text.count("\n", 0, found[0] + stated.start()) + 1
+                raise UserError(
+                    f"{rel}:{line}: shows {stated.group()} but there is no {name}/metrics.json: run `make report` "
+                    "(and commit reports/)"
+                )
         return "verify: no results yet (no report, no numbers on the pages): nothing to check"
     m, n = check_report(report_dir, name)
     published = layout.published_metrics
     if published.is_file() and read_json(published, shown(published, root)) != m:
         raise UserError(f"{shown(published, root)} is not {name}/metrics.json: run `make report` again")
-    display = json.dumps(m.get("display"), ensure_ascii=False)  # the texts the kit's showcase shows
-    found += [(f"{name}/metrics.json (display)", 1, number) for number in PERCENT.findall(display)]
-    allowed = allowed_numbers(report_dir, m)
-    wrong = [(page, line, number, name) for page, line, number in found if not stated(number, allowed)]
-
-    # An export's model card is written from its own run's report and the export's measurements (export.json).
-    for card in sorted(root.glob("exports/*/README.md")):
-        rel, run_report = shown(card, root), layout.report(card.parent.name)
-        if not (run_report / "metrics.json").is_file():
-            raise UserError(f"{rel} is of run {card.parent.name}, which has no report: run `make report RUN=...`")
-        run_m, _ = check_report(run_report, shown(run_report, root))
-        export_json = card.parent / "export.json"
-        own = scores(read_json(export_json, shown(export_json, root))) if export_json.is_file() else []
-        numbers = claims(card, None, rel)
-        found += numbers
-        ok = allowed_numbers(run_report, run_m) | {fmt_pct(x) for x in own}
-        wrong += [(*c, shown(run_report, root)) for c in numbers if not stated(c[2], ok)]
-
-    if wrong:
-        page, line, number, source = wrong[0]
-        more = f" (and {len(wrong) - 1} more)" if len(wrong) > 1 else ""
-        raise UserError(
-            f"{page}:{line}: {number} is not a number of {source}/metrics.json{more}: was it edited by hand? "
-            "`make report` rewrites the generated parts"
-        )
-    pages = len({page for page, _, _ in found})
+    parts = page_parts(root, report_dir, m, f"{name}/metrics.json") + export_parts(root, layout)
+    for part in parts:
+        wrong = difference(part)
+        if wrong:
+            raise UserError(wrong)
+    count = sum(numbers(part.text) for part in parts)
+    pages = len({part.page.split(", display.")[0] for part in parts})
     return (
-        f"verify: {len(found)} numbers on {pages} pages match {name}/metrics.json, whose accuracy, macro-F1, "
+        f"verify: {count} numbers on {pages} pages are what {name}/metrics.json gives, whose accuracy, macro-F1, "
         f"weighted-F1 and confusion matrix match the {n} predictions of predictions.csv"
     )
 
 
 def main(argv: list[str]) -> None:
-    """`verify [--root DIR] [--report DIR]`: exit 0 when every claimed number checks out, 2 with one line if not."""
-    parser = ArgumentParser(prog=prog("verify"), description="check every number on the pages against metrics.json")
+    """`verify [--root DIR] [--report DIR]`: exit 0 when every published number checks out, 2 with one line if not."""
+    parser = ArgumentParser(prog=prog("verify"), description="check every number on the pages against its source")
     parser.add_argument("--root", default=".", help="project folder with README.md and docs/ (default: .)")
     parser.add_argument("--report", default=None, help="report folder (default: ROOT/reports/latest)")
     args = parser.parse_args(argv)
