@@ -3,6 +3,7 @@ template's write-up is listed with its fix and blocks; once they are replaced an
 (non-sample) data is reported, nothing blocks. `make publish` and `make push-model` on a fresh bake refuse in one
 line and change nothing: no gh-pages branch, no site, no push."""
 
+import json
 import re
 import shutil
 import subprocess
@@ -99,6 +100,7 @@ def test_a_fresh_bake_lists_every_placeholder_and_template_paragraph_and_blocks(
         "  write-up prose     no: 9 to fix",
         "  results            no: 1 to fix",
         "  pages              yes",
+        "  baseline           yes",
         "  git                no: 1 to fix (not blocking)",
         "  Try it page        no: 1 to fix (not blocking)",
         "",
@@ -152,6 +154,7 @@ def test_once_made_theirs_and_reported_on_real_data_nothing_blocks(tmp_path):
         "  write-up prose     yes",
         "  results            yes",
         "  pages              yes",
+        "  baseline           yes",
         "  git                no: 1 to fix (not blocking)",
         "  Try it page        no: 1 to fix (not blocking)",
         "",
@@ -164,6 +167,25 @@ def test_once_made_theirs_and_reported_on_real_data_nothing_blocks(tmp_path):
     assert [p.line() for p in ready.results(root)] == [
         "✗ docs/: the pages show no results, older than the latest report (run mine): `make report RUN=mine` writes "
         "them again"
+    ]
+
+
+def test_a_baseline_that_did_not_earn_its_place_is_advice(tmp_path):
+    root = tmp_path / "project"
+    (root / "reports" / "r1").mkdir(parents=True)
+    (root / "reports" / "latest").symlink_to("r1")
+    bow = {
+        "run": "b1",
+        "accuracy": 0.2,
+        "macro_f1": 0.05,
+        "epochs": 1,
+        "why": "trained 1 of the 30 epochs its preset needs",
+    }
+    (root / "reports" / "r1" / "metrics.json").write_text(json.dumps({"run": "r1", "baselines": {"bow": bow}}))
+    assert [p.line() for p in ready.baseline(root)] == [
+        "· reports/latest/metrics.json: the bag-of-n-grams run b1 is not a baseline the pages can claim a gain over: "
+        'it trained 1 of the 30 epochs its preset needs: `make train MODEL=bow ARGS="--trainer.max_epochs 30"`, then '
+        "`make report`"
     ]
 
 

@@ -3,8 +3,9 @@
 Blocking, so the command exits 1 and `make publish` / `make push-model` refuse: the template's placeholders (name,
 e-mail, GitHub user and the links built from it, copyright) in a file that ships; write-up paragraphs still word
 for word the template's; no results yet, or a headline measured on the bundled sample; pages that show another
-report than the latest. Listed but not blocking: results not committed, no git remote, no model on the Try it page,
-no picture of it in the README. It ends with a short table of what is ready.
+report than the latest. Listed but not blocking: a bag-of-n-grams baseline that did not earn its place (the pages
+then claim no gain over it), results not committed, no git remote, no model on the Try it page, no picture of it in
+the README. It ends with a short table of what is ready.
 
 Only the standard library and the project's files: it runs without torch (the docs workflow runs it too).
 """
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import prose, template_prose
+from .baseline import BOW_EPOCHS
 from .layout import Layout
 from .project import prog
 
@@ -136,6 +138,17 @@ def results(root: Path) -> list[Problem]:
     return found
 
 
+def baseline(root: Path) -> list[Problem]:
+    """A bag-of-n-grams baseline the latest report did not compare with (dl_portfolio.baseline says why)."""
+    latest = read_json(Layout(root).latest_report / "metrics.json") or {}
+    bow = (latest.get("baselines") or {}).get("bow")
+    if not bow or not bow.get("why"):
+        return []
+    what = f"the bag-of-n-grams run {bow.get('run')} is not a baseline the pages can claim a gain over: it {bow['why']}"
+    fix = f'`make train MODEL=bow ARGS="--trainer.max_epochs {BOW_EPOCHS}"`, then `make report`'
+    return [Problem("baseline", "reports/latest/metrics.json", what, fix, blocking=False)]
+
+
 def git(root: Path, *args: str) -> subprocess.CompletedProcess:
     """`git ARGS` in `root`, its output captured."""
     return subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True)
@@ -189,9 +202,9 @@ def try_it(root: Path) -> list[Problem]:
     return []
 
 
-CHECKS = (placeholders, template_paragraphs, results, repository, try_it)
+CHECKS = (placeholders, template_paragraphs, results, baseline, repository, try_it)
 BLOCKING = (placeholders, template_paragraphs, results)
-ROWS = ("names and links", "write-up prose", "results", "pages", "git", "Try it page")
+ROWS = ("names and links", "write-up prose", "results", "pages", "baseline", "git", "Try it page")
 
 
 def table(problems: list[Problem]) -> str:
