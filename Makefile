@@ -66,9 +66,19 @@ $(NPM_STAMP): $(TEMPLATE)/package.json $(TEMPLATE)/package-lock.json
 
 npm: $(NPM_STAMP)  ## install the Try it page's JavaScript packages (template's package-lock.json) into build/npm/
 
-test: venv chromium postgres npm  ## the library's tests, then the kit's: bakes, hooks, lint, baked projects' own tests
-	cd library && $(abspath $(BIN))/python -m pytest -q
-	$(BIN)/python -m pytest -q
+# The library's and the kit's suites run side by side (on 2 cores each is mostly one busy process: 11 minutes instead of
+# 16), each into its log, printed when both are done. The tests that race worker processes against each other and
+# time them (marked `serial`) run afterwards, alone.
+test: venv chromium postgres npm  ## the library's tests beside the kit's (bakes, hooks, lint, baked projects' own tests)
+	@mkdir -p build
+	@echo "make test: the library's and the kit's tests side by side (build/test-library.log, build/test-kit.log)"
+	@cd library && $(abspath $(BIN))/python -m pytest -q -m "not serial" > ../build/test-library.log 2>&1 & library=$$!; \
+	$(BIN)/python -m pytest -q > build/test-kit.log 2>&1 & kit=$$!; \
+	wait $$library; library_status=$$?; wait $$kit; kit_status=$$?; \
+	echo "== library (library/tests)"; cat build/test-library.log; echo "== kit (tests)"; cat build/test-kit.log; \
+	test $$library_status = 0 && test $$kit_status = 0
+	@echo "== library, the tests that race processes (serial), alone"
+	cd library && $(abspath $(BIN))/python -m pytest -q -m serial
 
 lint: venv  ## ruff on the kit (baked projects are linted by the tests)
 	$(BIN)/ruff check .

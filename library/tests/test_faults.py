@@ -324,6 +324,7 @@ def test_a_training_whose_second_is_taken_gets_its_own_folder(root, tmp_path, ca
     assert os.readlink(runs / "latest") == made[0]
 
 
+@pytest.mark.serial
 def test_two_trainings_started_together_never_share_a_folder(root, tmp_path):
     """Two real `train` processes at once, with W&B: two folders, each with its own W&B run and each epoch logged
     once (they used to share one folder: every metrics row twice, checkpoints overwritten)."""

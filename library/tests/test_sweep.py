@@ -59,6 +59,7 @@ def trial_folders(tmp_path: Path, name: str = "space") -> list[str]:
     return sorted(p.name for p in (tmp_path / "runs" / "sweeps" / name).glob("trial-*"))
 
 
+@pytest.mark.serial
 def test_sweep_never_reads_test_then_trains_the_best_preset_and_reports_it(tmp_path, data_dir):
     space = write_space(tmp_path)
     hidden = tmp_path / "hidden-test.csv"
@@ -204,6 +205,7 @@ def running_trial(db: Path, process: subprocess.Popen, timeout: float = 90) -> i
     raise AssertionError("no trial was ever running")
 
 
+@pytest.mark.serial
 def test_sigkill_mid_trial_then_two_workers_of_the_same_command_finish_it_running_each_trial_once(tmp_path, data_dir):
     # One worker is killed mid-trial; the same command is then started twice at once (two workers on one study):
     # together they retry the killed trial, keep the finished ones and run every other trial exactly once.
@@ -261,6 +263,7 @@ while study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.WAITING,)
 """
 
 
+@pytest.mark.serial
 def test_workers_racing_for_queued_trials_never_take_the_same_one(tmp_path):
     # Optuna takes a queued trial by reading its state, then writing RUNNING; on SQLite the sweep's storage makes that
     # one locked transaction. Without it, four workers racing through 40 queued trials took some of them twice.

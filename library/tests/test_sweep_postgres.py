@@ -24,6 +24,8 @@ from dl_portfolio.cli import main as cli
 
 from .test_sweep import NO_EPOCHS, PKG, sweep_args, write_space
 
+pytestmark = pytest.mark.serial  # workers race and one is killed mid-trial: `make test` runs this module alone
+
 USER, PASSWORD, DATABASE = "optuna", "pg-test-secret", "sweeps"
 N = 6  # trials the study must finish
 EPOCHS = 3
