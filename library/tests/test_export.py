@@ -271,7 +271,7 @@ def test_verify_renders_each_card_again_and_names_an_edited_size_latency_or_scor
     ]
     card_path = root / "exports" / "bert" / "README.md"
     text = card_path.read_text()
-    source = "reports/bert/metrics.json and exports/bert/export.json"
+    source = "reports/bert/metrics.json with exports/bert/export.json"
     for old, new in edits:
         at = text.index(old)
         card_path.write_text(text[:at] + new + text[at + len(old) :])

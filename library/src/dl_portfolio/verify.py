@@ -220,7 +220,7 @@ def export_parts(root: Path, layout: Layout) -> list[Part]:
             if actual != size:
                 now = f"the file has {actual}" if actual is not None else "the file is missing"
                 raise UserError(f"{shown(folder, root)}/export.json: says {name} is {size} bytes but {now}: {fix}")
-        source = f"{shown(run_report, root)}/metrics.json and {shown(folder, root)}/export.json"
+        source = f"{shown(run_report, root)}/metrics.json with {shown(folder, root)}/export.json"
         text = path.read_text(encoding="utf-8")
         parts.append(Part(rel, text, text, 0, card(run_m, config, info, info["repo_id"], root), source, fix))
     return parts
