@@ -15,6 +15,7 @@ from dl_portfolio.runner import train
 from dl_portfolio.verify import verify
 
 from .conftest import LABELS, PROJECT, new_root, train_args, write_splits
+from .test_bad_inputs import snapshot
 
 # Every number a page shows (not the digits inside a word such as a commit hash).
 NUMBER = re.compile(r"(?<!\w)[+\-−]?\d+(?:[.,]\d+)*(?:e[+-]?\d+)?%?")
@@ -109,7 +110,9 @@ def test_each_kind_of_number_edited_on_each_page_fails_with_one_line_naming_it(p
         text = path.read_text()
         at = text.index(around) + around.index(number)
         path.write_text(text[:at] + bump(number) + text[at + len(number) :])
+        before = snapshot(project)
         out = cli(project)
+        assert snapshot(project) == before  # verify writes nothing
         path.write_text(text)
         line = text.count("\n", 0, at) + 1
         assert out.returncode == 2 and out.stdout == "", page
