@@ -66,6 +66,7 @@ def tokens(text: str) -> list[tuple[str, int]]:
 
 
 def is_number(token: str) -> bool:
+    """Whether a token of `tokens` is a number (a word or a sign is not)."""
     return bool(re.match(r"[+\-−]?\d", token))
 
 
