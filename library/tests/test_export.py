@@ -255,6 +255,7 @@ def test_export_mistakes_are_one_line(project, capsys, tmp_path):
 
 def test_verify_renders_each_card_again_and_names_an_edited_size_latency_or_score(project, tmp_path):
     """`verify` checks the Hub card of every export against its run's report and the export's own measurements."""
+    from dl_portfolio.push_model import retargeted
     from dl_portfolio.verify import verify
 
     root = Path(shutil.copytree(project, tmp_path / "project", symlinks=True))
@@ -284,6 +285,11 @@ def test_verify_renders_each_card_again_and_names_an_edited_size_latency_or_scor
         fix = "was it edited by hand? `make export RUN=bert` writes it again"
         assert str(err.value) == f"exports/bert/README.md:{line}: shows {shown} where {source} gives {should}: {fix}"
     card_path.write_text(text)
+    # push-model pointing the card at another repo gives the card that repo's rendering gives
+    for name, data in retargeted(root / "exports" / "bert", "someone-else/renamed").items():
+        (root / "exports" / "bert" / name).write_bytes(data)
+    assert 'snapshot_download("someone-else/renamed")' in card_path.read_text()
+    assert verify(root).startswith("verify: ")
     # export.json's sizes are the files' own
     (root / "exports" / "bert" / "onnx" / "model_quantized.onnx").write_bytes(b"not the model")
     with pytest.raises(UserError, match=r"^exports/bert/export.json: says onnx/model_quantized.onnx is \d+ bytes but"):
