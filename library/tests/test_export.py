@@ -290,6 +290,13 @@ def test_verify_renders_each_card_again_and_names_an_edited_size_latency_or_scor
         (root / "exports" / "bert" / name).write_bytes(data)
     assert 'snapshot_download("someone-else/renamed")' in card_path.read_text()
     assert verify(root).startswith("verify: ")
+    # an export.json without the repo its card names cannot have its card written again
+    export_json = root / "exports" / "bert" / "export.json"
+    saved = export_json.read_text()
+    export_json.write_text(json.dumps({k: v for k, v in json.loads(saved).items() if k != "repo_id"}))
+    with pytest.raises(UserError, match=r"^exports/bert/export.json names no Hub repo \(an older export\): "):
+        verify(root)
+    export_json.write_text(saved)
     # export.json's sizes are the files' own
     (root / "exports" / "bert" / "onnx" / "model_quantized.onnx").write_bytes(b"not the model")
     with pytest.raises(UserError, match=r"^exports/bert/export.json: says onnx/model_quantized.onnx is \d+ bytes but"):

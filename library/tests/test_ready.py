@@ -170,10 +170,16 @@ def test_once_made_theirs_and_reported_on_real_data_nothing_blocks(tmp_path):
     ]
 
 
-def test_a_baseline_that_did_not_earn_its_place_is_advice(tmp_path):
+def reported(tmp_path: Path, metrics: dict) -> Path:
+    """A project folder whose latest report, reports/r1, has this metrics.json (and nothing else)."""
     root = tmp_path / "project"
     (root / "reports" / "r1").mkdir(parents=True)
     (root / "reports" / "latest").symlink_to("r1")
+    (root / "reports" / "r1" / "metrics.json").write_text(json.dumps(metrics))
+    return root
+
+
+def test_a_baseline_that_did_not_earn_its_place_is_advice(tmp_path):
     bow = {
         "run": "b1",
         "accuracy": 0.2,
@@ -181,7 +187,7 @@ def test_a_baseline_that_did_not_earn_its_place_is_advice(tmp_path):
         "epochs": 1,
         "why": "trained 1 of the 30 epochs its preset needs",
     }
-    (root / "reports" / "r1" / "metrics.json").write_text(json.dumps({"run": "r1", "baselines": {"bow": bow}}))
+    root = reported(tmp_path, {"run": "r1", "baselines": {"bow": bow}})
     assert [p.line() for p in ready.baseline(root)] == [
         "· reports/latest/metrics.json: the bag-of-n-grams run b1 is not a baseline the pages can claim a gain over: "
         'it trained 1 of the 30 epochs its preset needs: `make train MODEL=bow ARGS="--trainer.max_epochs 30"`, then '
@@ -190,13 +196,10 @@ def test_a_baseline_that_did_not_earn_its_place_is_advice(tmp_path):
 
 
 def test_a_sample_data_headline_blocks(tmp_path):
-    root = tmp_path / "project"
-    (root / "reports" / "r1").mkdir(parents=True)
-    (root / "reports" / "latest").symlink_to("r1")
-    metrics = '{"run": "r1", "dataset": {"is_sample": true}}'
-    (root / "reports" / "r1" / "metrics.json").write_text(metrics)
+    metrics = {"run": "r1", "dataset": {"is_sample": True}}
+    root = reported(tmp_path, metrics)
     (root / "docs" / "assets").mkdir(parents=True)
-    (root / "docs" / "assets" / "metrics.json").write_text(metrics)
+    (root / "docs" / "assets" / "metrics.json").write_text(json.dumps(metrics))
     assert [p.line() for p in ready.results(root)] == [
         "✗ reports/latest/metrics.json: the headline (run r1) is measured on the bundled sample data, not real "
         "tweets: train on real data (`make train DATA=tweet_topic`, or DATA=local with your files), then "

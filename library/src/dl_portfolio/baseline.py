@@ -7,12 +7,10 @@ did not earn it is named on the pages with the reason, and no page claims a gain
 learned nothing says nothing. A bag-of-n-grams run has no bag-of-n-grams baseline: it is one.
 """
 
-import json
 from pathlib import Path
 
-import yaml
-
 from .formats import fmt_ci, fmt_pct
+from .runs import read_config, read_json
 
 BOW_PRESET = Path("configs/model/bow.yaml")
 BOW_EPOCHS = 30  # the preset's recipe: the bag of n-grams needs many small steps
@@ -21,10 +19,6 @@ SAME_DATA_KEYS = (
     "source", "path", "hub_id", "hub_config", "splits", "labels", "text_column", "label_column",
     "val_fraction", "test_fraction", "split_seed", "drop_leaked", "normalize",
 )  # fmt: skip
-
-
-def _read(path: Path) -> dict | None:
-    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
 
 
 def same_data(a: dict, b: dict) -> bool:
@@ -54,13 +48,13 @@ def candidate(runs_dir: Path, run_dir: Path, config: dict, data: dict | None) ->
     for other in Path(runs_dir).iterdir():
         if other.is_symlink() or not other.is_dir() or other.resolve() == run_dir.resolve():
             continue
-        test, cfg = _read(other / "test_metrics.json"), other / "config.yaml"
+        test = read_json(other / "test_metrics.json")
         # No checkpoint means a fast_dev_run: it tested an untrained model, which is no baseline.
-        if not test or not test.get("checkpoint") or not cfg.is_file():
+        if not test or not test.get("checkpoint") or not (other / "config.yaml").is_file():
             continue
-        cfg = yaml.safe_load(cfg.read_text(encoding="utf-8")) or {}
+        cfg = read_config(other)
         if cfg.get("model", {}).get("encoder") == "bow" and same_data(cfg.get("data", {}), config.get("data", {})):
-            manifest = _read(other / "manifest.json") or {}
+            manifest = read_json(other / "manifest.json") or {}
             why = shortfall(test.get("epochs"), manifest.get("data"), data)
             mtime = (other / "test_metrics.json").stat().st_mtime
             found.append((why is None, mtime, other.name, test, why))

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import yaml
 
-from .baseline import candidate
 from .errors import UserError
 from .layout import Layout
 
@@ -198,6 +197,8 @@ class Run:
     @cached_property
     def baseline(self) -> dict | None:
         """The bag-of-n-grams run it is compared with, and what it lacks to count (baseline.candidate), or None."""
+        from .baseline import candidate  # baseline reads run folders through this module
+
         return candidate(self.runs_dir, self.folder, self.config, self.manifest.get("data"))
 
     def baseline_model(self):

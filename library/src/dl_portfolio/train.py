@@ -7,7 +7,7 @@ from pathlib import Path
 
 from lightning.pytorch.utilities import rank_zero_info
 
-from . import baseline, runs
+from . import runs
 from .baseline import BOW_EPOCHS, BOW_PRESET
 from .errors import UserError
 from .files import point_link
@@ -54,10 +54,9 @@ def train_baseline(args: list[str]) -> dict | None:
     latest = Layout(runs_dir=runs_dir).latest_run
     if "WORLD_SIZE" in os.environ or not latest.exists() or not BOW_PRESET.is_file():
         return None  # several processes (DDP, torchrun) would each train it: `make train MODEL=bow` does it once
-    run_dir = latest.resolve()
-    config, data = runs.read_config(run_dir), (runs.read_json(run_dir / "manifest.json") or {}).get("data")
-    found = baseline.candidate(runs_dir, run_dir, config, data)
-    if config.get("model", {}).get("encoder") != "transformer" or (found and not found["why"]):
+    opened = runs.Run(latest.resolve(), runs_dir)
+    run_dir, found = opened.folder, opened.baseline
+    if opened.config.get("model", {}).get("encoder") != "transformer" or (found and not found["why"]):
         return None
     rest = args
     for option in ("--run_name", "--resume", "--group", "--seed_everything"):

@@ -31,7 +31,7 @@ from .layout import Layout
 from .metrics import classification_metrics
 from .pages import model_card_page, results_page
 from .project import prog
-from .writeup import display_block, pitch_block, results_block, summary_block
+from .writeup import block_span, display_block, pitch_block, results_block, summary_block
 
 HEADLINE = ("accuracy", "macro_f1", "weighted_f1")
 # A number as the pages write it (signed gains, thousands separators, decimals, exponents, a percent sign), a word,
@@ -53,11 +53,13 @@ class Part:
     expected: str
     source: str
     fix: str = REWRITE
-    lines: bool = True  # False for a part that is not lines of a file (a value of metrics.json)
+    key: str | None = None  # for a value of metrics.json's `display` rather than lines of a page: its key
 
     def where(self, at: int) -> str:
-        """The page and the line of the file at offset `at` of this part."""
-        return f"{self.page}:{self.file_text.count(chr(10), 0, self.offset + at) + 1}" if self.lines else self.page
+        """The page and the line of the file at offset `at` of this part (the key of a `display` value)."""
+        if self.key:
+            return f"{self.page}, display.{self.key}"
+        return f"{self.page}:{self.file_text.count(chr(10), 0, self.offset + at) + 1}"
 
 
 def tokens(text: str) -> list[tuple[str, int]]:
@@ -101,15 +103,6 @@ def difference(part: Part) -> str | None:
             meant = " ".join(t for t, _ in exp[i1:i2]) or "nothing"
             words = f"{where}: reads {seen!r} where {part.source} gives {meant!r}: {part.fix}"
     return words
-
-
-def marked(text: str, name: str) -> tuple[int, str] | None:
-    """(offset, text) of the `<!-- name:start -->` ... `<!-- name:end -->` block of a page, None without one."""
-    start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
-    if text.count(start) != 1 or text.count(end) != 1 or text.index(start) > text.index(end):
-        return None
-    begin = text.index(start) + len(start)
-    return begin, text[begin : text.index(end)]
 
 
 def read_predictions(path: Path, labels: list[str], rel: str) -> tuple[list[int], list[int]]:
@@ -185,9 +178,9 @@ def page_parts(root: Path, report_dir: Path, m: dict, source: str) -> list[Part]
     for rel, blocks in pages:
         text = (root / rel).read_text(encoding="utf-8") if (root / rel).is_file() else ""
         for name, body in blocks.items():
-            found = marked(text, name)
-            if found:  # without its markers `report` could not write the block: nothing generated stands there
-                parts.append(Part(rel, found[1], text, found[0], body, source))
+            span = block_span(text, name)
+            if span:  # without its markers `report` could not write the block: nothing generated stands there
+                parts.append(Part(rel, text[slice(*span)], text, span[0], body, source))
     for rel, body in whole:
         if (root / rel).is_file():
             text = (root / rel).read_text(encoding="utf-8")
@@ -196,7 +189,7 @@ def page_parts(root: Path, report_dir: Path, m: dict, source: str) -> list[Part]
     for key in sorted(set(expected) | set(m["display"])):
         text = json.dumps(m["display"].get(key), ensure_ascii=False)
         body = json.dumps(expected.get(key), ensure_ascii=False)
-        parts.append(Part(f"{source}, display.{key}", text, text, 0, body, source, lines=False))
+        parts.append(Part(source, text, text, 0, body, source, key=key))
     return parts
 
 
@@ -221,6 +214,8 @@ def export_parts(root: Path, layout: Layout) -> list[Part]:
             if actual != size:
                 now = f"the file has {actual}" if actual is not None else "the file is missing"
                 raise UserError(f"{shown(folder, root)}/export.json: says {name} is {size} bytes but {now}: {fix}")
+        if "repo_id" not in info:  # the card names its repo: without it the card cannot be written again
+            raise UserError(f"{shown(folder, root)}/export.json names no Hub repo (an older export): {fix}")
         source = f"{shown(run_report, root)}/metrics.json with {shown(folder, root)}/export.json"
         text = path.read_text(encoding="utf-8")
         parts.append(Part(rel, text, text, 0, card(run_m, config, info, info["repo_id"], root), source, fix))
@@ -235,10 +230,10 @@ def verify(root: Path, report_dir: Path | None = None) -> str:
     if not (report_dir / "metrics.json").is_file():
         for rel, block in (("README.md", "pitch"), ("docs/index.md", "summary"), ("docs/index.md", "results")):
             text = (root / rel).read_text(encoding="utf-8") if (root / rel).is_file() else ""
-            found = marked(text, block)
-            stated = SCORE.search(found[1]) if found else None
+            span = block_span(text, block)
+            stated = SCORE.search(text, *span) if span else None
             if stated:
-                line = text.count("\n", 0, found[0] + stated.start()) + 1
+                line = text.count("\n", 0, stated.start()) + 1
                 raise UserError(
                     f"{rel}:{line}: shows {stated.group()} but there is no {name}/metrics.json: run `make report` "
                     "(and commit reports/)"
@@ -254,7 +249,7 @@ def verify(root: Path, report_dir: Path | None = None) -> str:
         if wrong:
             raise UserError(wrong)
     count = sum(numbers(part.text) for part in parts)
-    pages = len({part.page.split(", display.")[0] for part in parts})
+    pages = len({part.page for part in parts})
     return (
         f"verify: {count} numbers on {pages} pages are what {name}/metrics.json gives, whose accuracy, macro-F1, "
         f"weighted-F1 and confusion matrix match the {n} predictions of predictions.csv"

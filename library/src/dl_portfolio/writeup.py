@@ -52,17 +52,24 @@ def site_info(mkdocs_yml: Path, fallback_name: str) -> dict:
     return {"project": name, "writeup": cfg.get("site_url"), "repo": cfg.get("repo_url")}
 
 
+def block_span(text: str, name: str) -> tuple[int, int] | None:
+    """Where the text between `<!-- name:start -->` and `<!-- name:end -->` begins and ends in `text`; None when the
+    markers are missing, doubled or out of order (no block stands there then)."""
+    start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+    if text.count(start) != 1 or text.count(end) != 1 or text.index(start) > text.index(end):
+        return None
+    return text.index(start) + len(start), text.index(end)
+
+
 def replace_block(text: str, name: str, body: str) -> str | None:
     """`text` with what lies between `<!-- name:start -->` and `<!-- name:end -->` replaced by `body`.
 
     None when the markers are missing, doubled or out of order: then nothing is replaced, so prose is never lost.
     """
-    start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
-    if text.count(start) != 1 or text.count(end) != 1 or text.index(start) > text.index(end):
+    span = block_span(text, name)
+    if span is None:
         return None
-    head, rest = text.split(start)
-    _, tail = rest.split(end)
-    return f"{head}{start}\n{body.strip()}\n{end}{tail}"
+    return f"{text[: span[0]]}\n{body.strip()}\n{text[span[1] :]}"
 
 
 def with_blocks(text: str, blocks: dict[str, str]) -> tuple[str, list[str]]:
@@ -153,8 +160,9 @@ def comparison_table(m: dict, bold: bool = True) -> str:
     if m.get("published"):
         pub = m["published"]
         table += f"\n[^published]: {pub['citation']} ({pub['split']}): <{pub['url']}>\n"
-    if undertrained(m):
-        table += "\n" + undertrained(m)
+    note = undertrained(m)
+    if note:
+        table += "\n" + note
     elif not m["baselines"].get("bow") and m["model"]["encoder"] != "bow":  # a bow run is the baseline itself
         table += (
             f'\nNo bag-of-n-grams baseline on this data yet: `make train MODEL=bow ARGS="--trainer.max_epochs '
@@ -206,8 +214,8 @@ def headline(m: dict) -> str:
     gains = [g for g in gains if g]
     if gains:
         text += " That is " + " and ".join(gains) + ", measured on the same test examples."
-    elif bow_baseline(m):
-        text += f" A bag-of-n-grams baseline gets {fmt_pct(bow_baseline(m)['macro_f1'])} macro-F1."
+    elif bow := bow_baseline(m):
+        text += f" A bag-of-n-grams baseline gets {fmt_pct(bow['macro_f1'])} macro-F1."
     return text + seeds_sentence(m)
 
 
@@ -283,8 +291,8 @@ def pitch_block(m: dict) -> str:
     gain = versus(m, "bow", "the bag-of-n-grams baseline")
     if gain:
         lines[-1] += f" {gain[0].upper()}{gain[1:]}."
-    elif bow_baseline(m):
-        lines[-1] += f" Bag-of-n-grams baseline: {fmt_pct(bow_baseline(m)['macro_f1'])} macro-F1."
+    elif bow := bow_baseline(m):
+        lines[-1] += f" Bag-of-n-grams baseline: {fmt_pct(bow['macro_f1'])} macro-F1."
     links = [f"[Write-up]({m['links']['writeup']})" if m["links"]["writeup"] else ""]
     links.append(f"[Code]({m['links']['repo']})" if m["links"]["repo"] else "")
     lines.append("\n" + " · ".join(link for link in links if link))
