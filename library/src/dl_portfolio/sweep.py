@@ -467,9 +467,14 @@ def work(sweep: Sweep, study, heartbeat: int) -> int:
                 raise
         elif running:
             time.sleep(heartbeat)  # other workers' trials, or a killed one that is not stale yet
-        else:  # trials lost to errors or to more retries than allowed: queue their places again
-            for _ in range(sweep.n_trials - finished):
-                study.enqueue_trial({}, user_attrs={"queued": True})
+        else:  # nothing running or queued: trials lost to errors or to more retries than allowed
+            # Look again a heartbeat later before queueing their places: a worker that has just failed a dead worker's
+            # trial queues its retry a moment after, and a place queued in between would be trained beyond the budget.
+            time.sleep(heartbeat)
+            counts = state_counts(study)
+            if not counts.get("RUNNING") and not counts.get("WAITING"):
+                for _ in range(sweep.n_trials - counts.get("COMPLETE", 0) - counts.get("PRUNED", 0)):
+                    study.enqueue_trial({}, user_attrs={"queued": True})
 
 
 def trial_record(trial) -> dict:
