@@ -25,6 +25,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from dl_portfolio.run_folder import RunFolder
 
 from .conftest import PACKAGE, copy_project
 from .fake_hub import FakeHub
@@ -299,6 +300,25 @@ def test_run_folder_deleted_while_training_is_one_line(root):
         "left; train again.",
     )  # fmt: skip
     assert snapshot(root) == before
+
+
+def test_a_deleted_run_folder_is_known_even_when_a_late_writer_made_it_again(tmp_path, monkeypatch):
+    """A writer already past its mkdir when the folder went (a checkpoint mid-save) makes runs/gone again before the
+    training fails: the folder is still the deleted one (it is known by the inode it holds), and what was written
+    again is removed with the folder this training made."""
+    monkeypatch.chdir(tmp_path)
+    folder = RunFolder()
+    path = folder.claim(Path("runs"), "gone")
+    shutil.rmtree(path)
+    (path / "checkpoints").mkdir(parents=True)
+    (path / "checkpoints" / "last.ckpt").write_bytes(b"written again")
+    problem = folder.abandon(FileNotFoundError("runs/gone/logs/attempt_0/metrics.csv"))
+    folder.release()
+    assert str(problem) == (
+        "the run folder runs/gone was deleted while it trained: the run cannot go on and nothing of it is left; "
+        "train again."
+    )
+    assert list(tmp_path.iterdir()) == []  # runs/ too: this training made it
 
 
 # --- trainings at the same time --------------------------------------------------------------------------------------

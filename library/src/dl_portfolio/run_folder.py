@@ -145,6 +145,16 @@ class RunFolder:
         """Whether the run has a checkpoint to resume from (best.ckpt alone is the first epoch's, half saved)."""
         return (self.path / "checkpoints" / "last.ckpt").is_file()
 
+    def deleted(self) -> bool:
+        """Whether the folder this training holds was removed, even when a late writer (a checkpoint half-way through
+        its save, a logger) has since made one of the same name: the held folder is known by its inode, not its name."""
+        held = os.fstat(self.lock)
+        try:
+            now = os.stat(self.path)
+        except FileNotFoundError:
+            return True
+        return held.st_nlink == 0 or (now.st_dev, now.st_ino) != (held.st_dev, held.st_ino)
+
     def worth_keeping(self) -> bool:
         """A checkpoint to resume from, or for a sweep's trial (no weights) a logged epoch."""
         if self.checkpoints:
@@ -157,7 +167,7 @@ class RunFolder:
         deleted); None: `error` is raised as it is."""
         if self.path is None or self.lock is None:
             return None  # nothing claimed yet, or not the first process: nothing of ours to give back
-        gone = not self.path.is_dir()
+        gone = self.deleted()
         finish_wandb()
         if gone:
             shutil.rmtree(self.path, ignore_errors=True)  # anything a logger wrote again on its way out
