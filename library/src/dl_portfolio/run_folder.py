@@ -82,7 +82,9 @@ class AsideCheckpointIO(TorchCheckpointIO):
         path = Path(path)
         buffer = io.BytesIO()
         torch.save(checkpoint, buffer)
-        path.parent.mkdir(exist_ok=True)  # not its parents: a run folder deleted while it trains stays deleted
+        # Not its parents: a run folder deleted while it trains stays deleted. A save already past this line can
+        # still make it again (write_bytes makes parents): RunFolder.deleted knows the folder by its inode.
+        path.parent.mkdir(exist_ok=True)
         try:
             write_bytes(path, buffer.getbuffer())
         except OSError as err:
@@ -148,12 +150,10 @@ class RunFolder:
     def deleted(self) -> bool:
         """Whether the folder this training holds was removed, even when a late writer (a checkpoint half-way through
         its save, a logger) has since made one of the same name: the held folder is known by its inode, not its name."""
-        held = os.fstat(self.lock)
         try:
-            now = os.stat(self.path)
+            return not os.path.samestat(os.fstat(self.lock), os.stat(self.path))
         except FileNotFoundError:
             return True
-        return held.st_nlink == 0 or (now.st_dev, now.st_ino) != (held.st_dev, held.st_ino)
 
     def worth_keeping(self) -> bool:
         """A checkpoint to resume from, or for a sweep's trial (no weights) a logged epoch."""
